@@ -1,0 +1,311 @@
+# Copyright (c) 2026, crm_appointments developers
+# For license information, please see license.txt
+
+"""CRM Appointment: field rules and the status workflow.
+
+Every path that saves an appointment (the desk, the REST API, the ORM, Data Import) comes through
+`validate`, so every rule lives here, once. The workflow itself is data in `status_workflow`.
+"""
+
+import re
+import secrets
+import string
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import cint, cstr, get_datetime, now_datetime, validate_email_address
+
+from crm_appointments import exceptions
+from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.party import party_doctypes
+from crm_appointments.exceptions import InvalidFieldError, StatusTransitionError, TerminalAppointmentError
+
+NAME_PREFIX = "appointment_"
+NAME_ALPHABET = string.ascii_lowercase + string.digits
+NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in practice
+
+MAX_DATA_LENGTH = 140
+DEFAULT_DURATION = 30
+MIN_DURATION, MAX_DURATION = 5, 1440
+
+PHONE_PATTERN = re.compile(r"^[0-9 +\-().]+$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+SINGLE_LINE_FIELDS = ("customer_name", "customer_phone_number", "customer_skype", "customer_email")
+OPTIONAL_FIELDS = (
+	"customer_phone_number",
+	"customer_skype",
+	"customer_details",
+	"calendar_event",
+	"appointment_with",
+	"party",
+)
+
+
+def new_appointment_id() -> str:
+	return NAME_PREFIX + "".join(secrets.choice(NAME_ALPHABET) for _ in range(NAME_RANDOM_LENGTH))
+
+
+class CRMAppointment(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		appointment_with: DF.Link | None
+		calendar_event: DF.Link | None
+		customer_details: DF.LongText | None
+		customer_email: DF.Data
+		customer_name: DF.Data
+		customer_phone_number: DF.Data | None
+		customer_skype: DF.Data | None
+		duration: DF.Int
+		party: DF.DynamicLink | None
+		scheduled_time: DF.Datetime
+		status: DF.Literal["Draft", "Scheduled", "Confirmed", "Completed", "Cancelled", "No Show"]
+	# end: auto-generated types
+
+	def autoname(self):
+		self.name = new_appointment_id()
+		while frappe.db.exists(self.doctype, self.name):
+			self.name = new_appointment_id()
+
+	def onload(self):
+		"""What the desk needs to draw the status buttons."""
+		current = workflow.value_of(self.status)
+		self.set_onload("status_moves", [workflow.label_of(v) for v in workflow.allowed_moves(current)])
+
+	@frappe.whitelist()
+	def move_to(self, status: str):
+		"""Move to another status (a desk button); the same rules as any save apply."""
+		self.status = status
+		self.save()
+
+	def _validate_links(self):
+		# Frappe checks links before `validate` runs; check the party first so its errors name the field.
+		self.normalise_fields()
+		self.validate_party()
+		super()._validate_links()
+
+	def before_validate(self):
+		self.normalise_fields()
+
+	def validate(self):
+		self.validate_customer_name()
+		self.validate_customer_email()
+		self.validate_phone_number()
+		self.validate_single_line_fields()
+		self.validate_party()
+		self.validate_scheduled_time()
+		self.validate_duration()
+		self.validate_status()
+
+	# -- field rules ---------------------------------------------------------------------------
+
+	def normalise_fields(self):
+		"""Trim what is typed, store e-mail lower-case, blank optional fields as unset, statuses as labels."""
+		for fieldname in SINGLE_LINE_FIELDS:
+			if isinstance(self.get(fieldname), str):
+				self.set(fieldname, self.get(fieldname).strip())
+		if self.customer_email:
+			self.customer_email = self.customer_email.lower()
+		for fieldname in OPTIONAL_FIELDS:
+			value = self.get(fieldname)
+			if value is not None and not cstr(value).strip():
+				self.set(fieldname, None)
+		if self.duration in (None, ""):
+			self.duration = DEFAULT_DURATION
+		if self.status in (None, ""):
+			self.status = workflow.label_of(workflow.DEFAULT)
+		self.status = workflow.label_of(self.status) or self.status
+
+	def validate_customer_name(self):
+		if not self.customer_name:
+			self.throw_invalid("customer_name", _("Customer Name is required."))
+		self.validate_length("customer_name")
+
+	def validate_customer_email(self):
+		email = self.customer_email
+		if not email:
+			self.throw_invalid("customer_email", _("Customer Email is required."))
+		if re.search(r"[\s<>,;]", email) or validate_email_address(email) != email:
+			self.throw_invalid(
+				"customer_email", _("{0} is not a valid email address.").format(frappe.bold(escape(email)))
+			)
+		self.validate_length("customer_email")
+
+	def validate_phone_number(self):
+		phone = self.customer_phone_number
+		if phone is None:
+			return
+		if not PHONE_PATTERN.match(phone) or not re.search(r"\d", phone):
+			self.throw_invalid(
+				"customer_phone_number",
+				_("Customer Phone Number may contain only digits, spaces and + - ( ) ., and at least one digit."),
+			)
+		self.validate_length("customer_phone_number")
+
+	def validate_single_line_fields(self):
+		for fieldname in SINGLE_LINE_FIELDS:
+			value = self.get(fieldname)
+			if value and CONTROL_CHARACTERS.search(value):
+				self.throw_invalid(
+					fieldname, _("{0} must be a single line of text.").format(_(self.meta.get_label(fieldname)))
+				)
+			self.validate_length(fieldname)
+
+	def validate_length(self, fieldname):
+		value = self.get(fieldname)
+		if value and len(value) > MAX_DATA_LENGTH:
+			self.throw_invalid(
+				fieldname,
+				_("{0} may be at most {1} characters long (it has {2}).").format(
+					_(self.meta.get_label(fieldname)), MAX_DATA_LENGTH, len(value)
+				),
+			)
+
+	def validate_party(self):
+		if self.appointment_with:
+			allowed = party_doctypes()
+			if self.appointment_with not in allowed:
+				self.throw_invalid(
+					"appointment_with",
+					_("Appointment With must be one of: {0}.").format(", ".join(allowed) or _("none on this site")),
+				)
+		if self.party:
+			if not self.appointment_with:
+				self.throw_invalid("party", _("Set Appointment With before Party."))
+			if not frappe.db.exists(self.appointment_with, self.party):
+				self.throw_invalid(
+					"party",
+					_("{0} {1} does not exist.").format(_(self.appointment_with), frappe.bold(escape(self.party))),
+				)
+
+	def validate_scheduled_time(self):
+		if not self.scheduled_time:
+			self.throw_invalid("scheduled_time", _("Scheduled Time is required."))
+		try:
+			self.scheduled_time = get_datetime(self.scheduled_time)
+		except Exception:
+			self.throw_invalid(
+				"scheduled_time",
+				_("{0} is not a valid date and time.").format(frappe.bold(escape(cstr(self.scheduled_time)))),
+			)
+
+	def validate_duration(self):
+		duration = self.duration
+		if isinstance(duration, str) and re.fullmatch(r"\s*\d+\s*", duration):
+			duration = int(duration)
+		if not isinstance(duration, int) or isinstance(duration, bool) or not (MIN_DURATION <= duration <= MAX_DURATION):
+			self.throw_invalid(
+				"duration",
+				_("Duration must be a whole number of minutes from {0} to {1}.").format(MIN_DURATION, MAX_DURATION),
+			)
+		self.duration = duration
+
+	# -- status workflow -----------------------------------------------------------------------
+
+	def validate_status(self):
+		if not workflow.get(self.status):
+			self.throw_invalid(
+				"status",
+				_("{0} is not a status. Use one of: {1}.").format(
+					frappe.bold(escape(cstr(self.status))), ", ".join(workflow.VALUES)
+				),
+			)
+		if self.is_new():
+			self.validate_initial_status()
+			self.validate_time_for_status(entering=True, time_changed=True)
+			return
+
+		before = self.get_doc_before_save()
+		old = workflow.value_of(before.status)
+		if old in workflow.TERMINAL:
+			self.validate_terminal_unchanged(before, old)
+			return
+
+		time_changed = get_datetime(before.scheduled_time) != get_datetime(self.scheduled_time)
+		new = workflow.value_of(self.status)
+		if new != old and not workflow.can_move(old, new):
+			self.throw_refused_move(old, new)
+		if time_changed and new == old and old in workflow.RESCHEDULE_RESETS:
+			new = workflow.RESCHEDULE_RESETS[old]
+			self.status = workflow.label_of(new)
+		self.validate_time_for_status(entering=new != old, time_changed=time_changed, previous=old)
+
+	def validate_initial_status(self):
+		if workflow.value_of(self.status) not in workflow.INITIAL:
+			self.throw_invalid(
+				"status",
+				_("A new appointment can start as one of: {0}; not {1}.").format(
+					", ".join(workflow.INITIAL), workflow.value_of(self.status)
+				),
+			)
+
+	def validate_time_for_status(self, entering: bool, time_changed: bool, previous: str | None = None):
+		"""scheduled/confirmed need a future time, completed/no_show a past one, when entered or rescheduled."""
+		if not (entering or time_changed):
+			return
+		status = workflow.value_of(self.status)
+		is_future = get_datetime(self.scheduled_time) > now_datetime()
+		if status in workflow.NEEDS_FUTURE_TIME and not is_future:
+			message = _("A {0} appointment needs a Scheduled Time in the future.").format(_(self.status))
+		elif status in workflow.NEEDS_PAST_TIME and is_future:
+			message = _("An appointment can be marked {0} only once its Scheduled Time has passed.").format(
+				_(self.status)
+			)
+		else:
+			return
+		if previous and not time_changed:
+			# The time was fine before; it is this move that comes too early or too late.
+			self.throw_refused_move(previous, status, reason=message)
+		self.throw_invalid("scheduled_time", message)
+
+	def validate_terminal_unchanged(self, before, old: str):
+		for fieldname in self.meta.get_valid_columns():
+			if fieldname in workflow.EDITABLE_WHEN_TERMINAL or fieldname in frappe.model.default_fields:
+				continue
+			if field_changed(self.meta, fieldname, before.get(fieldname), self.get(fieldname)):
+				exceptions.throw(
+					TerminalAppointmentError,
+					_("This appointment is {0}: only its notes (Customer Details) can change.").format(
+						_(workflow.label_of(old))
+					),
+					fieldname=fieldname,
+					title=_("Appointment closed"),
+				)
+
+	def throw_refused_move(self, old: str, new: str, reason: str | None = None):
+		old_label, new_label = _(workflow.label_of(old)), _(workflow.label_of(new))
+		allowed = [_(workflow.label_of(v)) for v in workflow.allowed_moves(old)]
+		message = reason or _("Cannot move this appointment from {0} to {1}.").format(old_label, new_label)
+		if allowed:
+			message += " " + _("From {0} it can move to: {1}.").format(old_label, ", ".join(allowed))
+		else:
+			message += " " + _("{0} is final: it cannot move to any other status.").format(old_label)
+		exceptions.throw(StatusTransitionError, message, fieldname="status", title=_("Status not changed"))
+
+	def throw_invalid(self, fieldname: str, message: str):
+		exceptions.throw(InvalidFieldError, message, fieldname=fieldname, title=_("Invalid value"))
+
+
+def escape(value: str) -> str:
+	return frappe.utils.escape_html(cstr(value))
+
+
+def field_changed(meta, fieldname: str, old, new) -> bool:
+	"""Compare a stored value with a new one the way the database would see them."""
+	fieldtype = meta.get_field(fieldname).fieldtype if meta.get_field(fieldname) else "Data"
+	if fieldtype in ("Datetime", "Date"):
+		return (get_datetime(old) if old else None) != (get_datetime(new) if new else None)
+	if fieldtype in ("Int", "Check"):
+		return cint(old) != cint(new)
+	return cstr(old) != cstr(new)
+
+
+def on_doctype_update():
+	# The reminder job and the default list filter by status and time together.
+	frappe.db.add_index("CRM Appointment", ["status", "scheduled_time"])

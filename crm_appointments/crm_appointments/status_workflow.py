@@ -1,0 +1,95 @@
+"""The appointment status workflow, written once, as data.
+
+The controller enforces it, the REST API translates its values, the desk draws its buttons and
+indicators from it and the README's table describes it. Nothing else lists statuses or moves.
+
+Each status has an API value (snake_case) and a label (what the database stores and the desk shows).
+"""
+
+from typing import NamedTuple
+
+
+class Status(NamedTuple):
+	value: str
+	label: str
+	indicator: str
+	terminal: bool
+	live: bool  # reminders are sent and the calendar event exists
+
+
+STATUSES = (
+	Status("draft", "Draft", "gray", terminal=False, live=False),
+	Status("scheduled", "Scheduled", "blue", terminal=False, live=True),
+	Status("confirmed", "Confirmed", "cyan", terminal=False, live=True),
+	Status("completed", "Completed", "green", terminal=True, live=False),
+	Status("cancelled", "Cancelled", "red", terminal=True, live=False),
+	Status("no_show", "No Show", "orange", terminal=True, live=False),
+)
+
+# Allowed moves, by API value. Setting the same status again is a no-op, not a move.
+MOVES = {
+	"draft": ("scheduled", "cancelled"),
+	"scheduled": ("confirmed", "completed", "cancelled", "no_show"),
+	"confirmed": ("scheduled", "completed", "cancelled", "no_show"),
+	"completed": (),
+	"cancelled": (),
+	"no_show": (),
+}
+
+# What a new appointment may start as.
+INITIAL = ("draft", "scheduled", "confirmed", "completed", "no_show")
+# Entering these needs scheduled_time in the future ...
+NEEDS_FUTURE_TIME = ("scheduled", "confirmed")
+# ... and entering these needs it in the past.
+NEEDS_PAST_TIME = ("completed", "no_show")
+# Where scheduled_time may change; a rescheduled confirmed appointment goes back to scheduled.
+RESCHEDULABLE = ("draft", "scheduled", "confirmed")
+RESCHEDULE_RESETS = {"confirmed": "scheduled"}
+# Terminal appointments keep only their notes editable.
+EDITABLE_WHEN_TERMINAL = ("customer_details",)
+
+DEFAULT = "draft"
+
+_BY_VALUE = {s.value: s for s in STATUSES}
+_BY_LABEL = {s.label: s for s in STATUSES}
+
+VALUES = tuple(_BY_VALUE)
+LABELS = tuple(_BY_LABEL)
+TERMINAL = tuple(s.value for s in STATUSES if s.terminal)
+LIVE = tuple(s.value for s in STATUSES if s.live)
+
+
+def get(value_or_label: str | None) -> Status | None:
+	"""The status named by an API value or a label; None when it names none."""
+	if not value_or_label:
+		return None
+	return _BY_VALUE.get(value_or_label) or _BY_LABEL.get(value_or_label)
+
+
+def value_of(label: str | None) -> str | None:
+	status = get(label)
+	return status.value if status else None
+
+
+def label_of(value: str | None) -> str | None:
+	status = get(value)
+	return status.label if status else None
+
+
+def allowed_moves(current: str) -> tuple[str, ...]:
+	"""API values the appointment may move to from `current` (a value or a label)."""
+	status = get(current)
+	return MOVES[status.value] if status else ()
+
+
+def can_move(current: str, target: str) -> bool:
+	return value_of(target) in allowed_moves(current)
+
+
+def as_dict() -> dict:
+	"""The whole table, for the desk and the docs."""
+	return {
+		"statuses": [s._asdict() for s in STATUSES],
+		"moves": {k: list(v) for k, v in MOVES.items()},
+		"initial": list(INITIAL),
+	}

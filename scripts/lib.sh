@@ -1,0 +1,89 @@
+# Shared helpers for scripts/setup.sh, scripts/test.sh and .ci/run. Source it; do not run it.
+# shellcheck shell=bash
+
+BENCH_USER="${BENCH_USER:-frappe}"
+BENCH_HOME="$(getent passwd "$BENCH_USER" 2>/dev/null | cut -d: -f6 || true)"
+BENCH_HOME="${BENCH_HOME:-/home/$BENCH_USER}"
+FRAPPE_BENCH="${FRAPPE_BENCH:-$BENCH_HOME/frappe-bench}"
+APP_NAME=crm_appointments
+# Debian's Python: the bench user must be able to run it (a pyenv under /root it cannot).
+PYTHON="${PYTHON:-/usr/bin/python3.11}"
+# The bench user's PATH: nothing from root's home.
+BENCH_PATH="/usr/local/bin:/usr/bin:/bin"
+# A MariaDB account with the rights `bench new-site` needs; created by ensure_db_admin.
+DB_ADMIN_USER="${DB_ADMIN_USER:-crm_bench_admin}"
+DB_ADMIN_PASSWORD_FILE="${DB_ADMIN_PASSWORD_FILE:-$BENCH_HOME/.crm_db_admin_password}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run a command as the bench user (bench refuses root), from the bench folder.
+as_bench() {
+	if [ "$(id -un)" = "$BENCH_USER" ]; then
+		(cd "$FRAPPE_BENCH" && "$@")
+	else
+		runuser -u "$BENCH_USER" -- env -C "$FRAPPE_BENCH" HOME="$BENCH_HOME" PATH="$BENCH_PATH" "$@"
+	fi
+}
+
+mariadb_answers() { mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1; }
+redis_answers() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+# MariaDB and Redis on this machine: start them when they do not answer.
+ensure_services() {
+	if ! mariadb_answers; then
+		log "starting MariaDB"
+		start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql || true
+		for _ in $(seq 1 60); do mariadb_answers && break; sleep 1; done
+		mariadb_answers || die "MariaDB does not answer on its socket"
+	fi
+	if ! redis_answers; then
+		log "starting Redis"
+		mkdir -p /var/lib/redis /var/log/redis
+		redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+			--dir /var/lib/redis --logfile /var/log/redis/ci.log
+		for _ in $(seq 1 30); do redis_answers && break; sleep 1; done
+		redis_answers || die "Redis does not answer on 127.0.0.1:6379"
+	fi
+	# Frappe refuses a server that does not collate utf8mb4_unicode_ci.
+	mariadb -uroot -e "SET GLOBAL character_set_server='utf8mb4'; SET GLOBAL collation_server='utf8mb4_unicode_ci'"
+}
+
+# The MariaDB account bench uses to create and drop sites (root here logs in over the socket only).
+ensure_db_admin() {
+	if [ ! -s "$DB_ADMIN_PASSWORD_FILE" ]; then
+		install -d -o "$BENCH_USER" "$(dirname "$DB_ADMIN_PASSWORD_FILE")"
+		head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$DB_ADMIN_PASSWORD_FILE"
+		chown "$BENCH_USER" "$DB_ADMIN_PASSWORD_FILE"
+		chmod 600 "$DB_ADMIN_PASSWORD_FILE"
+	fi
+	local pw
+	pw="$(cat "$DB_ADMIN_PASSWORD_FILE")"
+	local host
+	for host in localhost 127.0.0.1 '%'; do
+		mariadb -uroot -e "CREATE USER IF NOT EXISTS '$DB_ADMIN_USER'@'$host' IDENTIFIED BY '$pw';
+			ALTER USER '$DB_ADMIN_USER'@'$host' IDENTIFIED BY '$pw';
+			GRANT ALL PRIVILEGES ON *.* TO '$DB_ADMIN_USER'@'$host' WITH GRANT OPTION;"
+	done
+}
+
+db_admin_password() { cat "$DB_ADMIN_PASSWORD_FILE"; }
+
+# Create (or re-create) a site and install the app on it. $1 = site, $2 = Administrator password.
+# Extra environment for the bench (PYTHONPATH pointing at a checkout, say) passes through as_bench.
+new_site() {
+	local site="$1" admin_password="${2:-admin}"
+	as_bench bench new-site "$site" --force \
+		--db-root-username "$DB_ADMIN_USER" --db-root-password "$(db_admin_password)" \
+		--admin-password "$admin_password" --mariadb-user-host-login-scope='%' \
+		--install-app "$APP_NAME"
+	as_bench bench --site "$site" set-config allow_tests true
+}
+
+# Add an app to sites/apps.txt (one name a line; the file may lack its final newline).
+register_app() {
+	local apps_txt="$FRAPPE_BENCH/sites/apps.txt"
+	grep -qx "$1" "$apps_txt" && return 0
+	[ -z "$(tail -c1 "$apps_txt")" ] || echo >>"$apps_txt"
+	echo "$1" >>"$apps_txt"
+}
