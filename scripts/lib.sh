@@ -17,12 +17,20 @@ DB_ADMIN_PASSWORD_FILE="${DB_ADMIN_PASSWORD_FILE:-$BENCH_HOME/.crm_db_admin_pass
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Run a command as the bench user (bench refuses root), from the bench folder.
+# The bench must be there; say so in one line when it is not.
+require_bench() {
+	[ -x "$FRAPPE_BENCH/env/bin/python" ] && [ -d "$FRAPPE_BENCH/apps/frappe" ] ||
+		die "no Frappe bench at $FRAPPE_BENCH (set FRAPPE_BENCH, or run scripts/setup.sh first)"
+}
+
+# Run a command as the bench user (bench refuses root), from the bench folder (or $RUN_IN).
+# Leading VAR=value arguments set its environment.
 as_bench() {
+	local dir="${RUN_IN:-$FRAPPE_BENCH}"
 	if [ "$(id -un)" = "$BENCH_USER" ]; then
-		(cd "$FRAPPE_BENCH" && "$@")
+		env -C "$dir" HOME="$BENCH_HOME" PATH="$BENCH_PATH" "$@"
 	else
-		runuser -u "$BENCH_USER" -- env -C "$FRAPPE_BENCH" HOME="$BENCH_HOME" PATH="$BENCH_PATH" "$@"
+		runuser -u "$BENCH_USER" -- env -C "$dir" HOME="$BENCH_HOME" PATH="$BENCH_PATH" "$@"
 	fi
 }
 

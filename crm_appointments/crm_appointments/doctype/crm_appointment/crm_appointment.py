@@ -307,5 +307,7 @@ def field_changed(meta, fieldname: str, old, new) -> bool:
 
 
 def on_doctype_update():
+	# Newest first is the list order (InnoDB appends the name, the tie-break, to the index).
+	frappe.db.add_index("CRM Appointment", ["creation"])
 	# The reminder job and the default list filter by status and time together.
 	frappe.db.add_index("CRM Appointment", ["status", "scheduled_time"])

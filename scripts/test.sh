@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite, in the bench's Python, against a real site on MariaDB and Redis.
+#   bash scripts/test.sh                 # everything
+#   bash scripts/test.sh -k reschedule   # any pytest arguments, paths relative to this checkout
+#
+# Environment:
+#   TEST_SITE   the site the tests run on (default crm-test.localhost); created with the app when
+#               missing, migrated when this checkout's DocTypes or code changed since the last run.
+#   FRESH_SITE=1  drop and re-create TEST_SITE first (CI does this with a throwaway site).
+#   FRAPPE_BENCH  the bench (default ~frappe/frappe-bench).
+# The code under test is always this checkout (it is put first on PYTHONPATH), whatever the bench's
+# apps/crm_appointments points at.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APP_SOURCE="$(pwd)"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+
+TEST_SITE="${TEST_SITE:-crm-test.localhost}"
+export PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1
+
+require_bench
+[ "$(id -u)" = 0 ] || [ "$(id -un)" = "$BENCH_USER" ] || die "run as root or as $BENCH_USER"
+runuser -u "$BENCH_USER" -- test -r "$APP_SOURCE/pyproject.toml" 2>/dev/null || [ "$(id -un)" = "$BENCH_USER" ] ||
+	die "$BENCH_USER cannot read $APP_SOURCE; put the checkout where it can"
+ensure_services
+register_app "$APP_NAME"
+
+# pytest and the test-only packages, in the bench's Python.
+if ! as_bench env/bin/python -c 'import pytest' 2>/dev/null; then
+	log "installing the test tools into the bench's Python"
+	as_bench env/bin/python -m pip install -q 'pytest~=8.3'
+fi
+
+source_hash() {
+	(cd "$APP_SOURCE" && find crm_appointments -type f \( -name '*.py' -o -name '*.json' -o -name '*.txt' \) -print0 |
+		sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1)
+}
+
+site_works() {
+	[ -f "$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json" ] &&
+		as_bench PYTHONPATH="$PYTHONPATH" bench --site "$TEST_SITE" list-apps 2>/dev/null | grep -q "^$APP_NAME"
+}
+
+if [ "${FRESH_SITE:-0}" = 1 ] || ! site_works; then
+	ensure_db_admin
+	log "creating the test site $TEST_SITE with $APP_NAME from $APP_SOURCE"
+	new_site "$TEST_SITE" admin >/dev/null
+	as_bench bench --site "$TEST_SITE" set-config crm_appointments_source_hash "$(source_hash)"
+elif [ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("crm_appointments_source_hash", ""))' \
+	"$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json")" != "$(source_hash)" ]; then
+	log "migrating $TEST_SITE to this checkout"
+	as_bench PYTHONPATH="$PYTHONPATH" bench --site "$TEST_SITE" migrate >/dev/null
+	as_bench bench --site "$TEST_SITE" set-config crm_appointments_source_hash "$(source_hash)"
+fi
+
+log "running the tests on $TEST_SITE"
+RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$PYTHONPATH" PYTHONDONTWRITEBYTECODE=1 \
+	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" FRAPPE_BENCH="$FRAPPE_BENCH" \
+	"$FRAPPE_BENCH/env/bin/python" -m pytest "$@"

@@ -1,0 +1,60 @@
+"""Test set-up: a real Frappe site (CRM_TEST_SITE, made by scripts/test.sh) on MariaDB and Redis.
+
+Every test runs in a transaction that is rolled back afterwards, so it leaves the site as it found it.
+Users with each role are made once per session and removed at the end.
+"""
+
+import os
+
+import frappe
+import pytest
+
+from tests import factories
+
+SITE = os.environ.get("CRM_TEST_SITE")
+SITES_PATH = os.environ.get("CRM_SITES_PATH")
+
+
+def pytest_configure(config):
+	if not SITE or not SITES_PATH:
+		raise pytest.UsageError("CRM_TEST_SITE and CRM_SITES_PATH are not set: run the suite with scripts/test.sh")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def site():
+	os.chdir(SITES_PATH)  # Frappe writes its logs relative to the sites folder
+	frappe.init(site=SITE, sites_path=SITES_PATH)
+	frappe.connect()
+	frappe.set_user("Administrator")
+	appointments_before = frappe.db.count("CRM Appointment")
+	factories.make_users()
+	frappe.db.commit()
+	yield SITE
+	frappe.db.rollback()
+	frappe.set_user("Administrator")
+	factories.delete_users()
+	frappe.db.commit()
+	leftovers = frappe.db.count("CRM Appointment") - appointments_before
+	frappe.destroy()
+	assert leftovers == 0, f"the tests left {leftovers} appointments behind"
+
+
+@pytest.fixture(autouse=True)
+def rollback():
+	"""Each test starts as Administrator with no messages and ends rolled back."""
+	frappe.set_user("Administrator")
+	frappe.clear_messages()
+	yield
+	frappe.db.rollback()
+	frappe.set_user("Administrator")
+	frappe.clear_messages()
+
+
+@pytest.fixture
+def as_user():
+	"""Switch the acting user for the rest of the test: as_user("manager"|"user"|"nobody")."""
+
+	def switch(kind: str):
+		frappe.set_user(factories.USERS[kind])
+
+	return switch

@@ -1,0 +1,90 @@
+"""Builders for test data: appointments in any status, and users with each role."""
+
+from datetime import timedelta
+
+import frappe
+from frappe.utils import now_datetime
+
+USERS = {
+	"manager": "crm-test-manager@example.com",
+	"user": "crm-test-user@example.com",
+	"nobody": "crm-test-nobody@example.com",
+}
+ROLES = {
+	"manager": ["CRM Appointment Manager"],
+	"user": ["CRM Appointment User"],
+	"nobody": [],
+}
+
+
+def make_users():
+	for kind, email in USERS.items():
+		if not frappe.db.exists("User", email):
+			frappe.get_doc(
+				{
+					"doctype": "User",
+					"email": email,
+					"first_name": f"CRM test {kind}",
+					"send_welcome_email": 0,
+					"user_type": "System User",
+				}
+			).insert(ignore_permissions=True)
+		user = frappe.get_doc("User", email)
+		user.add_roles(*ROLES[kind])
+
+
+def delete_users():
+	for email in USERS.values():
+		if frappe.db.exists("User", email):
+			frappe.delete_doc("User", email, ignore_permissions=True, force=True)
+
+
+def future(**delta):
+	"""A time ahead of now: a day, or the timedelta arguments given."""
+	return (now_datetime() + timedelta(**(delta or {"days": 1}))).replace(microsecond=0)
+
+
+def past(**delta):
+	"""A time behind now: a day, or the timedelta arguments given."""
+	return (now_datetime() - timedelta(**(delta or {"days": 1}))).replace(microsecond=0)
+
+
+def appointment(**fields):
+	"""An unsaved appointment with valid defaults; `fields` override them."""
+	values = {
+		"doctype": "CRM Appointment",
+		"customer_name": "Ada Lovelace",
+		"customer_email": "ada@example.com",
+		"scheduled_time": future(),
+		"status": "Draft",
+	}
+	values.update(fields)
+	return frappe.get_doc(values)
+
+
+def make(**fields):
+	return appointment(**fields).insert()
+
+
+def in_status(status: str, **fields):
+	"""A saved appointment that has reached `status` (an API value) the way a user would get it there."""
+	if status in ("completed", "no_show"):
+		return make(status=status, scheduled_time=past(), **fields)
+	if status == "cancelled":
+		doc = make(status="draft", **fields)
+		doc.status = "cancelled"
+		doc.save()
+		return doc
+	return make(status=status, **fields)
+
+
+def let_time_pass(doc):
+	"""Move the stored start into the past, as the clock would, without a save."""
+	frappe.db.set_value(doc.doctype, doc.name, "scheduled_time", past(hours=1), update_modified=False)
+	doc.reload()
+	return doc
+
+
+def stored(doc, fieldname):
+	"""What the database holds now, not what the document object says."""
+	return frappe.db.get_value(doc.doctype, doc.name, fieldname)
