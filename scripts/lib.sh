@@ -77,15 +77,24 @@ ensure_db_admin() {
 
 db_admin_password() { cat "$DB_ADMIN_PASSWORD_FILE"; }
 
-# Create (or re-create) a site and install the app on it. $1 = site, $2 = Administrator password.
+# Finish Frappe's setup wizard without a browser (a no-op once done). $1 = site, $2 = time zone.
+complete_setup_wizard() {
+	local site="$1" time_zone="${2:-UTC}"
+	as_bench bench --site "$site" execute frappe.desk.page.setup_wizard.setup_wizard.setup_complete \
+		--kwargs "{\"args\": {\"language\": \"English\", \"country\": \"United Kingdom\", \"timezone\": \"$time_zone\", \"currency\": \"GBP\"}}" >/dev/null
+}
+
+# Create (or re-create) a site and install the app on it. $1 = site, $2 = Administrator password,
+# $3 = the site's time zone.
 # Extra environment for the bench (PYTHONPATH pointing at a checkout, say) passes through as_bench.
 new_site() {
-	local site="$1" admin_password="${2:-admin}"
+	local site="$1" admin_password="${2:-admin}" time_zone="${3:-UTC}"
 	as_bench bench new-site "$site" --force \
 		--db-root-username "$DB_ADMIN_USER" --db-root-password "$(db_admin_password)" \
 		--admin-password "$admin_password" --mariadb-user-host-login-scope='%' \
 		--install-app "$APP_NAME"
 	as_bench bench --site "$site" set-config allow_tests true
+	complete_setup_wizard "$site" "$time_zone"
 }
 
 # Add an app to sites/apps.txt (one name a line; the file may lack its final newline).

@@ -9,6 +9,7 @@
 #   FRAPPE_BRANCH  default version-15
 #   SITE           default crm.localhost        ADMIN_PASSWORD  default admin
 #   PORT           default 8000                 START=0         set up, do not start the server
+#   TIME_ZONE      the new site's time zone (default UTC)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APP_SOURCE="$(pwd)"
@@ -20,6 +21,7 @@ FRAPPE_BRANCH="${FRAPPE_BRANCH:-version-15}"
 SITE="${SITE:-crm.localhost}"
 ADMIN_PASSWORD="${ADMIN_PASSWORD:-admin}"
 PORT="${PORT:-8000}"
+TIME_ZONE="${TIME_ZONE:-UTC}"
 
 [ "$(id -u)" = 0 ] || die "run as root: it installs system packages and creates the $BENCH_USER user"
 
@@ -130,8 +132,9 @@ ensure_site() {
 		as_bench bench --site "$SITE" migrate
 	else
 		log "creating the site $SITE"
-		new_site "$SITE" "$ADMIN_PASSWORD"
+		new_site "$SITE" "$ADMIN_PASSWORD" "$TIME_ZONE"
 	fi
+	complete_setup_wizard "$SITE" "$TIME_ZONE"
 	as_bench bench use "$SITE"
 	as_bench bench set-config -g serve_default_site true
 }

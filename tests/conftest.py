@@ -20,6 +20,12 @@ def pytest_configure(config):
 		raise pytest.UsageError("CRM_TEST_SITE and CRM_SITES_PATH are not set: run the suite with scripts/test.sh")
 
 
+def pytest_report_header(config):
+	import crm_appointments
+
+	return f"site: {SITE}; crm_appointments from {os.path.dirname(crm_appointments.__file__)}"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def site():
 	os.chdir(SITES_PATH)  # Frappe writes its logs relative to the sites folder
