@@ -1,5 +1,187 @@
-"""The REST contract at /api/crm/appointment.
+"""The REST contract at /api/crm/appointment (see the README and /api/crm/openapi.json).
 
-Filled in by the REST issue: it translates HTTP to CRM Appointment documents and back and holds
-no business rule of its own (those live in the DocType's controller).
+A small table of URL rules, then one plain function per endpoint. They translate HTTP to
+CRM Appointment documents and back; every rule about appointments is the controller's.
 """
+
+import hashlib
+import json
+
+import frappe
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Response
+
+from crm_appointments.rest import errors, idempotency, openapi, schema
+from crm_appointments.rest.errors import ApiError
+from crm_appointments.rest.routing import mark_as_ours
+
+DOCTYPE = schema.DOCTYPE
+APP = "crm_appointments"
+
+
+def url_rules() -> list[Rule]:
+	# No `methods=`: the endpoints answer other methods themselves (405 in our error shape).
+	return [
+		Rule("/api/crm/appointment", endpoint=appointments),
+		Rule("/api/crm/appointment/<id>", endpoint=appointment),
+		Rule("/api/crm/openapi.json", endpoint=openapi_document),
+	]
+
+
+# -- endpoints ----------------------------------------------------------------------------------
+
+
+def appointments():
+	return serve({"GET": list_appointments, "POST": create_appointment})
+
+
+def appointment(id: str):
+	return serve({"GET": get_appointment, "PATCH": update_appointment, "DELETE": delete_appointment}, id)
+
+
+def openapi_document():
+	return serve({"GET": lambda: json_response(openapi.document())}, public=True)
+
+
+def list_appointments():
+	limit, offset, filters = schema.parse_list_params(frappe.request.args)
+	rows = frappe.get_list(
+		DOCTYPE,
+		fields=list(schema.COLUMNS),
+		filters=filters,
+		order_by="creation desc, name desc",
+		limit_start=offset,
+		limit_page_length=limit,
+	)
+	total = frappe.get_list(DOCTYPE, fields=["count(*) as total"], filters=filters)[0].total
+	data = [schema.from_doc(row) for row in rows]
+	return json_response({"data": data, "has_more": offset + len(data) < total, "total": total})
+
+
+def get_appointment(id: str):
+	return object_response(load(id))
+
+
+def create_appointment():
+	body = read_body()
+	values = schema.to_doc_values(body, creating=True)
+	key = frappe.get_request_header("Idempotency-Key")
+	claim = None
+	if key is not None:
+		claim, replay = idempotency.claim(key, idempotency.request_hash("POST", frappe.request.path, body))
+		if replay:
+			status, stored = replay
+			response = Response(stored, status=status, mimetype="application/json")
+			response.headers["Idempotent-Replayed"] = "true"
+			return with_etag(response, json.loads(stored))
+	try:
+		doc = frappe.get_doc({"doctype": DOCTYPE, **values}).insert()
+		response = object_response(doc)
+		if claim:
+			idempotency.finish(claim, response.status_code, response.get_data(as_text=True))
+		return response
+	except Exception:
+		if claim:
+			idempotency.release(claim)
+		raise
+
+
+def update_appointment(id: str):
+	values = schema.to_doc_values(read_body(), creating=False)
+	doc = load(id, for_update=True)
+	check_if_match(doc)
+	doc.update(values)
+	doc.save()
+	return object_response(doc)
+
+
+def delete_appointment(id: str):
+	doc = load(id, for_update=True)
+	check_if_match(doc)
+	frappe.delete_doc(DOCTYPE, doc.name)
+	return json_response({"id": doc.name, "deleted": True})
+
+
+# -- the plumbing every endpoint shares ---------------------------------------------------------
+
+
+def serve(handlers: dict, *args, public: bool = False) -> Response:
+	"""Run the handler for this method; any failure rolls back and answers in the error shape."""
+	if APP not in frappe.get_installed_apps():
+		raise NotFound  # the routes are per process; this site does not have the app
+	mark_as_ours()
+	method = "GET" if frappe.request.method == "HEAD" else frappe.request.method
+	try:
+		if method not in handlers:
+			raise ApiError(405, f"{frappe.request.method} is not allowed here.", headers=allow(handlers))
+		if not public and frappe.session.user == "Guest":
+			raise ApiError(401)
+		return handlers[method](*args)
+	except Exception as exc:
+		frappe.db.rollback()
+		error = errors.from_exception(exc)
+		if error.status == 405:
+			error.headers.update(allow(handlers))
+		return errors.error_response(error)
+
+
+def allow(handlers: dict) -> dict:
+	methods = list(handlers)
+	if "GET" in methods:
+		methods.append("HEAD")
+	return {"Allow": ", ".join(methods)}
+
+
+def read_body():
+	request = frappe.request
+	if (request.content_length or 0) > schema.MAX_BODY_BYTES:
+		raise ApiError(413)
+	raw = request.get_data(cache=True)
+	if len(raw) > schema.MAX_BODY_BYTES:
+		raise ApiError(413)
+	if not raw.strip():
+		return {}
+	try:
+		return json.loads(raw)
+	except ValueError:
+		raise ApiError(400, "The request body is not valid JSON.") from None
+
+
+def load(id: str, for_update: bool = False):
+	"""The appointment, if it exists and the user may read it; otherwise 404 (so ids do not leak)."""
+	try:
+		doc = frappe.get_doc(DOCTYPE, id, for_update=for_update)
+	except frappe.DoesNotExistError:
+		raise ApiError(404, f"No appointment with id {id}.", "id") from None
+	if not doc.has_permission("read"):
+		raise ApiError(404, f"No appointment with id {id}.", "id")
+	return doc
+
+
+def etag(obj: dict) -> str:
+	"""A strong ETag: a digest of the object as the API shows it."""
+	return '"' + hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:20] + '"'
+
+
+def check_if_match(doc):
+	wanted = frappe.get_request_header("If-Match")
+	if wanted is None:
+		return
+	current = etag(schema.from_doc(doc))
+	if wanted.strip() != "*" and current not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]:
+		raise ApiError(412, headers={"ETag": current})
+
+
+def json_response(data, status: int = 200) -> Response:
+	return Response(json.dumps(data), status=status, mimetype="application/json")
+
+
+def object_response(doc) -> Response:
+	obj = schema.from_doc(doc)
+	return with_etag(json_response(obj), obj)
+
+
+def with_etag(response: Response, obj: dict) -> Response:
+	response.headers["ETag"] = etag(obj)
+	return response

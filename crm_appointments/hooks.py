@@ -79,6 +79,13 @@ app_license = "mit"
 # 	"filters": "crm_appointments.utils.jinja_filters"
 # }
 
+# REST API (/api/crm/...): see crm_appointments/rest/routing.py
+# ---------------------------------------------------------------
+
+before_request = ["crm_appointments.rest.routing.register_routes"]
+after_request = ["crm_appointments.rest.routing.normalise_error_response"]
+auth_hooks = ["crm_appointments.rest.auth.authenticate"]
+
 # Desk boot
 # ---------
 
@@ -153,6 +160,10 @@ before_uninstall = "crm_appointments.install.before_uninstall"
 
 # Scheduled Tasks
 # ---------------
+
+scheduler_events = {
+	"daily": ["crm_appointments.rest.idempotency.delete_expired"],
+}
 
 # scheduler_events = {
 # 	"all": [

@@ -99,6 +99,7 @@ class CRMAppointment(Document):
 		self.validate_phone_number()
 		self.validate_single_line_fields()
 		self.validate_party()
+		self.validate_calendar_event()
 		self.validate_scheduled_time()
 		self.validate_duration()
 		self.validate_status()
@@ -183,6 +184,14 @@ class CRMAppointment(Document):
 					"party",
 					_("{0} {1} does not exist.").format(_(self.appointment_with), frappe.bold(escape(self.party))),
 				)
+
+	def validate_calendar_event(self):
+		"""The Event is the app's to create, move and cancel (see calendar sync); nobody else sets it."""
+		if self.flags.calendar_sync:
+			return
+		before = None if self.is_new() else self.get_doc_before_save()
+		if (self.calendar_event or None) != ((before.calendar_event or None) if before else None):
+			self.throw_invalid("calendar_event", _("Calendar Event is kept in step by the app and cannot be set."))
 
 	def validate_scheduled_time(self):
 		if not self.scheduled_time:

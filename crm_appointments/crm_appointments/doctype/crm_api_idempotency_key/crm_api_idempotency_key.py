@@ -1,0 +1,8 @@
+# Copyright (c) 2026, crm_appointments developers
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+
+class CRMAPIIdempotencyKey(Document):
+	"""Rows are written by crm_appointments.rest.idempotency with plain SQL; this class is for the desk."""

@@ -1,0 +1,95 @@
+"""Idempotency-Key on POST: a retry with the same key and body gets the first response and creates
+nothing; the same key with another body is a 409. Keys are kept for at least 24 hours.
+
+A key is claimed by inserting its row (the primary key makes the claim atomic) and committing before
+the work starts, so two identical requests arriving at once cannot both create.
+"""
+
+import hashlib
+import json
+
+import frappe
+from frappe.utils import add_to_date, get_datetime, now_datetime
+
+from crm_appointments.rest.errors import ApiError
+
+DOCTYPE = "CRM API Idempotency Key"
+TABLE = f"tab{DOCTYPE}"
+KEEP_HOURS = 24
+# A claim whose request died without finishing may be taken over after this long.
+ABANDONED_AFTER_SECONDS = 60
+MAX_KEY_LENGTH = 255
+
+
+def _row_name(user: str, key: str) -> str:
+	return hashlib.sha256(f"{user}\0{key}".encode()).hexdigest()
+
+
+def request_hash(method: str, path: str, body) -> str:
+	return hashlib.sha256(json.dumps([method, path, body], sort_keys=True).encode()).hexdigest()
+
+
+class Claim:
+	def __init__(self, name: str):
+		self.name = name
+
+
+def claim(key: str, fingerprint: str):
+	"""Claim `key` for this request. Returns (Claim, None) to go ahead, or (None, (status, body)) to replay."""
+	if not key.strip() or len(key) > MAX_KEY_LENGTH:
+		raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", "Idempotency-Key")
+	name = _row_name(frappe.session.user, key)
+	now = now_datetime()
+	frappe.db.sql(
+		f"""insert ignore into `{TABLE}` (name, creation, modified, owner, modified_by, request_hash, state)
+		values (%s, %s, %s, %s, %s, %s, 'in_progress')""",
+		(name, now, now, frappe.session.user, frappe.session.user, fingerprint),
+	)
+	if frappe.db._cursor.rowcount == 1:
+		frappe.db.commit()
+		return Claim(name), None
+
+	row = frappe.db.sql(
+		f"select request_hash, state, response_status, response_body, modified from `{TABLE}` where name=%s for update",
+		name,
+		as_dict=True,
+	)
+	if not row:  # removed between the two statements: try once more
+		frappe.db.commit()
+		return claim(key, fingerprint)
+	row = row[0]
+	if row.request_hash != fingerprint:
+		frappe.db.rollback()
+		raise ApiError(409, "This Idempotency-Key was used with a different request.", "Idempotency-Key")
+	if row.state == "done":
+		frappe.db.rollback()
+		return None, (row.response_status, row.response_body)
+	if get_datetime(row.modified) > add_to_date(now, seconds=-ABANDONED_AFTER_SECONDS):
+		frappe.db.rollback()
+		raise ApiError(
+			409, "A request with this Idempotency-Key is still in progress. Retry shortly.", "Idempotency-Key"
+		)
+	frappe.db.sql(f"update `{TABLE}` set modified=%s where name=%s", (now, name))
+	frappe.db.commit()
+	return Claim(name), None
+
+
+def finish(claim: Claim, status: int, body: str):
+	"""Store the response in the same transaction as the work it describes."""
+	frappe.db.sql(
+		f"""update `{TABLE}` set state='done', response_status=%s, response_body=%s, modified=%s
+		where name=%s""",
+		(status, body, now_datetime(), claim.name),
+	)
+
+
+def release(claim: Claim):
+	"""The request failed and wrote nothing: free the key so a retry runs again."""
+	frappe.db.rollback()
+	frappe.db.sql(f"delete from `{TABLE}` where name=%s", claim.name)
+	frappe.db.commit()
+
+
+def delete_expired():
+	"""Daily: forget keys older than KEEP_HOURS."""
+	frappe.db.sql(f"delete from `{TABLE}` where creation < %s", add_to_date(now_datetime(), hours=-KEEP_HOURS))

@@ -1,0 +1,239 @@
+"""The OpenAPI 3.1 description of the REST API, built from the same tables (schema.py) the
+validation reads, so the two cannot drift."""
+
+from crm_appointments.rest import schema
+from crm_appointments.rest.errors import DEFAULT_MESSAGES, ERROR_TYPES
+
+JSON = "application/json"
+
+
+def _field_schema(field: schema.ApiField, nullable: bool) -> dict:
+	out = {"type": [field.type, "null"] if nullable else field.type}
+	for key, value in (
+		("format", field.format),
+		("maxLength", field.max_length),
+		("minimum", field.minimum),
+		("maximum", field.maximum),
+		("description", field.description or None),
+	):
+		if value is not None:
+			out[key] = value
+	if field.enum:
+		out["enum"] = [*field.enum, None] if nullable else list(field.enum)
+	return out
+
+
+def _appointment() -> dict:
+	properties = {
+		"id": {"type": "string", "pattern": "^appointment_[a-z0-9]{12,}$"},
+		"created_at": {"type": "string", "format": "date-time"},
+		"updated_at": {"type": "string", "format": "date-time"},
+	}
+	for field in schema.FIELDS:
+		properties[field.name] = _field_schema(field, nullable=not field.required and field.type == "string")
+	return {
+		"type": "object",
+		"properties": properties,
+		"required": list(properties),
+		"additionalProperties": False,
+	}
+
+
+def _body(creating: bool) -> dict:
+	properties = {f.name: _field_schema(f, nullable=not f.required) for f in schema.FIELDS}
+	body = {"type": "object", "properties": properties, "additionalProperties": False}
+	if creating:
+		body["required"] = [f.name for f in schema.FIELDS if f.required]
+	return body
+
+
+def _error(status: int) -> dict:
+	return {
+		"description": DEFAULT_MESSAGES.get(status, "Error"),
+		"content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+	}
+
+
+def _responses(ok: dict, *errors: int) -> dict:
+	responses = {"200": ok}
+	for status in sorted({401, 429, 500, *errors}):
+		responses[str(status)] = _error(status)
+	return responses
+
+
+def _object_ok(description: str) -> dict:
+	return {
+		"description": description,
+		"headers": {"ETag": {"schema": {"type": "string"}, "description": "Send it back in If-Match."}},
+		"content": {JSON: {"schema": {"$ref": "#/components/schemas/Appointment"}}},
+	}
+
+
+def _query_param(param: schema.QueryParam) -> dict:
+	out = {"type": param.type}
+	for key, value in (
+		("format", param.format),
+		("minimum", param.minimum),
+		("maximum", param.maximum),
+		("default", param.default),
+	):
+		if value is not None:
+			out[key] = value
+	return {"name": param.name, "in": "query", "required": False, "description": param.description, "schema": out}
+
+
+ID_PARAM = {
+	"name": "id",
+	"in": "path",
+	"required": True,
+	"description": "The appointment's id.",
+	"schema": {"type": "string"},
+}
+IF_MATCH = {
+	"name": "If-Match",
+	"in": "header",
+	"required": False,
+	"description": "An ETag from an earlier response: the request fails with 412 if the object changed since.",
+	"schema": {"type": "string"},
+}
+IDEMPOTENCY_KEY = {
+	"name": "Idempotency-Key",
+	"in": "header",
+	"required": False,
+	"description": "Retries with the same key and body return the first response; kept 24 hours.",
+	"schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def document() -> dict:
+	return {
+		"openapi": "3.1.0",
+		"info": {
+			"title": "CRM Appointments API",
+			"version": "1",
+			"description": "Appointments on a Frappe site. Errors always have the Error shape.",
+		},
+		"servers": [{"url": "/"}],
+		"security": [{"secretKey": []}, {"frappeToken": []}, {"session": []}],
+		"paths": {
+			"/api/crm/appointment": {
+				"get": {
+					"operationId": "listAppointments",
+					"summary": "List all appointments, newest first",
+					"parameters": [_query_param(p) for p in schema.LIST_PARAMS],
+					"responses": _responses(
+						{
+							"description": "A page of appointments",
+							"content": {JSON: {"schema": {"$ref": "#/components/schemas/AppointmentList"}}},
+						},
+						400,
+						403,
+					),
+				},
+				"post": {
+					"operationId": "createAppointment",
+					"summary": "Create an appointment",
+					"parameters": [IDEMPOTENCY_KEY],
+					"requestBody": {
+						"required": True,
+						"content": {JSON: {"schema": {"$ref": "#/components/schemas/AppointmentCreate"}}},
+					},
+					"responses": _responses(_object_ok("The new appointment"), 400, 403, 409, 413),
+				},
+			},
+			"/api/crm/appointment/{id}": {
+				"parameters": [ID_PARAM],
+				"get": {
+					"operationId": "getAppointment",
+					"summary": "Retrieve an appointment",
+					"responses": _responses(_object_ok("The appointment"), 404),
+				},
+				"patch": {
+					"operationId": "updateAppointment",
+					"summary": "Update an appointment; fields left out stay as they are",
+					"parameters": [IF_MATCH],
+					"requestBody": {
+						"required": True,
+						"content": {JSON: {"schema": {"$ref": "#/components/schemas/AppointmentUpdate"}}},
+					},
+					"responses": _responses(_object_ok("The updated appointment"), 400, 403, 404, 409, 412, 413),
+				},
+				"delete": {
+					"operationId": "deleteAppointment",
+					"summary": "Delete an appointment (Frappe keeps a restorable copy)",
+					"parameters": [IF_MATCH],
+					"responses": _responses(
+						{
+							"description": "Deleted",
+							"content": {JSON: {"schema": {"$ref": "#/components/schemas/Deleted"}}},
+						},
+						403,
+						404,
+						412,
+					),
+				},
+			},
+			"/api/crm/openapi.json": {
+				"get": {
+					"operationId": "getOpenApi",
+					"summary": "This document",
+					"security": [],
+					"responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {"type": "object"}}}}},
+				}
+			},
+		},
+		"components": {
+			"securitySchemes": {
+				"secretKey": {
+					"type": "http",
+					"scheme": "bearer",
+					"description": "An app-issued secret key, sk_live_... or sk_test_...; or a Frappe OAuth2 token.",
+				},
+				"frappeToken": {
+					"type": "apiKey",
+					"in": "header",
+					"name": "Authorization",
+					"description": "token <api_key>:<api_secret>",
+				},
+				"session": {"type": "apiKey", "in": "cookie", "name": "sid"},
+			},
+			"schemas": {
+				"Appointment": _appointment(),
+				"AppointmentCreate": _body(creating=True),
+				"AppointmentUpdate": _body(creating=False),
+				"AppointmentList": {
+					"type": "object",
+					"properties": {
+						"data": {"type": "array", "items": {"$ref": "#/components/schemas/Appointment"}},
+						"has_more": {"type": "boolean"},
+						"total": {"type": "integer", "minimum": 0},
+					},
+					"required": ["data", "has_more", "total"],
+					"additionalProperties": False,
+				},
+				"Deleted": {
+					"type": "object",
+					"properties": {"id": {"type": "string"}, "deleted": {"const": True}},
+					"required": ["id", "deleted"],
+					"additionalProperties": False,
+				},
+				"Error": {
+					"type": "object",
+					"properties": {
+						"error": {
+							"type": "object",
+							"properties": {
+								"type": {"enum": sorted(set(ERROR_TYPES.values()))},
+								"message": {"type": "string"},
+								"param": {"type": ["string", "null"]},
+							},
+							"required": ["type", "message", "param"],
+							"additionalProperties": False,
+						}
+					},
+					"required": ["error"],
+					"additionalProperties": False,
+				},
+			},
+		},
+	}

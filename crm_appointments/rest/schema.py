@@ -1,0 +1,223 @@
+"""What the API accepts and returns, defined once.
+
+Request validation, translation to and from documents, and the OpenAPI document (openapi.py) all read
+these tables, so the description cannot drift from the behaviour. Rules about the *values* (lengths,
+allowed moves, ...) are the controller's; this module only checks shapes and translates formats.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from frappe.utils import get_system_timezone
+
+from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
+from crm_appointments.rest.errors import ApiError
+
+DOCTYPE = "CRM Appointment"
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ApiField:
+	name: str
+	type: str = "string"  # JSON type
+	required: bool = False  # on create; required fields may never be null
+	format: str | None = None
+	enum: tuple | None = None
+	max_length: int | None = None
+	minimum: int | None = None
+	maximum: int | None = None
+	extension: bool = False  # not in the API document; added by contract.md
+	description: str = ""
+
+
+# In the API document's order, then the extensions.
+FIELDS = (
+	ApiField("customer_name", required=True, max_length=controller.MAX_DATA_LENGTH),
+	ApiField("customer_phone_number", max_length=controller.MAX_DATA_LENGTH,
+		description="Digits, spaces and + - ( ) . only."),
+	ApiField("customer_skype", max_length=controller.MAX_DATA_LENGTH),
+	ApiField("customer_details", description="Plain-text notes; stay editable after the appointment closes."),
+	ApiField("scheduled_time", required=True, format="date-time",
+		description="ISO 8601 with Z or an offset; without one, the site's time zone. Returned in UTC."),
+	ApiField("status", required=True, enum=workflow.VALUES,
+		description="Moves allowed: " + "; ".join(f"{k} -> {', '.join(v) or 'none'}" for k, v in workflow.MOVES.items())),
+	ApiField("calendar_event", description="The Frappe Event the app keeps in step; set by the app only."),
+	ApiField("customer_email", required=True, format="email", max_length=controller.MAX_DATA_LENGTH),
+	ApiField("appointment_with", description="The kind of party: Contact, Lead, Customer, CRM Lead or CRM Deal."),
+	ApiField("party", description="The name of an existing record of the kind in appointment_with."),
+	ApiField("duration", type="integer", minimum=controller.MIN_DURATION, maximum=controller.MAX_DURATION,
+		extension=True, description="Minutes; default 30."),
+)
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+READ_ONLY = ("id", "created_at", "updated_at")
+# Columns a list query needs to build the objects.
+COLUMNS = ("name", "creation", "modified", *(f.name for f in FIELDS))
+
+
+@dataclass(frozen=True)
+class QueryParam:
+	name: str
+	type: str = "string"
+	format: str | None = None
+	minimum: int | None = None
+	maximum: int | None = None
+	default: int | None = None
+	description: str = ""
+
+
+LIST_PARAMS = (
+	QueryParam("limit", "integer", minimum=1, maximum=100, default=20,
+		description="Maximum number of objects to return."),
+	QueryParam("offset", "integer", minimum=0, default=0, description="Number of objects to skip."),
+	QueryParam("status", description="One status or a comma-separated list, e.g. scheduled,confirmed."),
+	QueryParam("customer_email", format="email", description="Exact address (case does not matter)."),
+	QueryParam("appointment_with", description="Only appointments with this kind of party."),
+	QueryParam("party", description="Only appointments with this party."),
+	QueryParam("scheduled_from", format="date-time", description="scheduled_time at or after this moment."),
+	QueryParam("scheduled_to", format="date-time", description="scheduled_time before this moment."),
+)
+LIST_PARAMS_BY_NAME = {p.name: p for p in LIST_PARAMS}
+
+
+# -- time ---------------------------------------------------------------------------------------
+
+ISO_DATETIME = re.compile(
+	r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def site_zone() -> ZoneInfo:
+	return ZoneInfo(get_system_timezone())
+
+
+def parse_datetime(value, param: str) -> datetime:
+	"""ISO 8601 in, a naive datetime in the site's time zone (how Frappe stores them) out."""
+	if not isinstance(value, str) or not ISO_DATETIME.match(value.strip()):
+		raise ApiError(
+			400,
+			f"{param} must be an ISO 8601 date and time, like 2024-01-15T09:30:00Z.",
+			param,
+		)
+	try:
+		parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
+	except ValueError:
+		raise ApiError(400, f"{param} is not a real date and time.", param) from None
+	if parsed.tzinfo is not None:
+		parsed = parsed.astimezone(site_zone()).replace(tzinfo=None)
+	return parsed
+
+
+def to_utc(value) -> str | None:
+	"""A stored (site time zone, naive) datetime as ISO 8601 UTC with Z."""
+	if value is None:
+		return None
+	if isinstance(value, str):
+		value = datetime.fromisoformat(value)
+	return (
+		value.replace(tzinfo=site_zone()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+	)
+
+
+# -- request bodies -----------------------------------------------------------------------------
+
+
+def to_doc_values(body, creating: bool) -> dict:
+	"""Validate the shape of a create or update body and translate it to document values."""
+	if not isinstance(body, dict):
+		raise ApiError(400, "The request body must be a JSON object.")
+	for name in body:
+		if name in READ_ONLY:
+			raise ApiError(400, f"{name} is read-only.", name)
+		if name not in FIELDS_BY_NAME:
+			raise ApiError(400, f"Unknown field: {name}.", name)
+	if creating:
+		for field in FIELDS:
+			if field.required and field.name not in body:
+				raise ApiError(400, f"Missing required field: {field.name}.", field.name)
+
+	values = {}
+	for name, value in body.items():
+		field = FIELDS_BY_NAME[name]
+		if value is None:
+			if field.required:
+				raise ApiError(400, f"{name} is required and cannot be null.", name)
+			values[name] = None
+			continue
+		if field.type == "integer":
+			if not isinstance(value, int) or isinstance(value, bool):
+				raise ApiError(400, f"{name} must be an integer.", name)
+		elif not isinstance(value, str):
+			raise ApiError(400, f"{name} must be a string.", name)
+		if field.enum:
+			if value not in field.enum:
+				raise ApiError(400, f"{name} must be one of: {', '.join(field.enum)}.", name)
+			value = workflow.label_of(value)
+		elif field.format == "date-time":
+			value = parse_datetime(value, name)
+		values[name] = value
+	return values
+
+
+def from_doc(row) -> dict:
+	"""The API object for a document or a row with COLUMNS."""
+	get = row.get
+	obj = {"id": get("name"), "created_at": to_utc(get("creation")), "updated_at": to_utc(get("modified"))}
+	for field in FIELDS:
+		value = get(field.name)
+		if field.name == "scheduled_time":
+			value = to_utc(value)
+		elif field.name == "status":
+			value = workflow.value_of(value)
+		elif value == "":
+			value = None
+		obj[field.name] = value
+	return obj
+
+
+# -- query parameters ---------------------------------------------------------------------------
+
+
+def parse_list_params(args) -> tuple[int, int, list]:
+	"""(limit, offset, filters) from the query string; anything unknown or malformed is a 400."""
+	for name in args:
+		if name not in LIST_PARAMS_BY_NAME:
+			raise ApiError(400, f"Unknown query parameter: {name}.", name)
+		if len(args.getlist(name)) > 1:
+			raise ApiError(400, f"{name} was given more than once.", name)
+
+	def integer(param: QueryParam) -> int:
+		raw = args.get(param.name)
+		if raw is None:
+			return param.default
+		if not re.fullmatch(r"\d{1,9}", raw):
+			raise ApiError(400, f"{param.name} must be a whole number.", param.name)
+		value = int(raw)
+		if value < param.minimum or (param.maximum is not None and value > param.maximum):
+			bounds = f"from {param.minimum} to {param.maximum}" if param.maximum else f"at least {param.minimum}"
+			raise ApiError(400, f"{param.name} must be {bounds}.", param.name)
+		return value
+
+	limit = integer(LIST_PARAMS_BY_NAME["limit"])
+	offset = integer(LIST_PARAMS_BY_NAME["offset"])
+
+	filters = []
+	if (raw := args.get("status")) is not None:
+		values = [v.strip() for v in raw.split(",")]
+		unknown = [v for v in values if v not in workflow.VALUES]
+		if unknown or not values:
+			raise ApiError(400, f"status must be one or more of: {', '.join(workflow.VALUES)}.", "status")
+		filters.append(["status", "in", [workflow.label_of(v) for v in values]])
+	for name in ("customer_email", "appointment_with", "party"):
+		if (raw := args.get(name)) is not None:
+			if not raw.strip():
+				raise ApiError(400, f"{name} cannot be blank.", name)
+			filters.append([name, "=", raw.strip().lower() if name == "customer_email" else raw.strip()])
+	if (raw := args.get("scheduled_from")) is not None:
+		filters.append(["scheduled_time", ">=", parse_datetime(raw, "scheduled_from")])
+	if (raw := args.get("scheduled_to")) is not None:
+		filters.append(["scheduled_time", "<", parse_datetime(raw, "scheduled_to")])
+	return limit, offset, filters
