@@ -57,6 +57,33 @@ def rollback():
 
 
 @pytest.fixture
+def api(site):
+	"""A client for the REST API through Frappe's full request pipeline.
+
+	Requests see only committed data, so tests using it commit; everything they made is removed here.
+	"""
+	from frappe.utils import now_datetime
+
+	from tests.http import Api
+
+	started = now_datetime()
+	yield Api(site)
+	frappe.db.rollback()
+	factories.remove_made_since(started)
+	frappe.db.commit()
+
+
+@pytest.fixture(scope="session")
+def keys(site):
+	"""A secret key per test user: keys["manager"], keys["user"], keys["nobody"]."""
+	issued = factories.issue_keys()
+	frappe.db.commit()
+	yield issued
+	factories.revoke_keys()
+	frappe.db.commit()
+
+
+@pytest.fixture
 def as_user():
 	"""Switch the acting user for the rest of the test: as_user("manager"|"user"|"nobody")."""
 

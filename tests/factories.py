@@ -88,3 +88,34 @@ def let_time_pass(doc):
 def stored(doc, fieldname):
 	"""What the database holds now, not what the document object says."""
 	return frappe.db.get_value(doc.doctype, doc.name, fieldname)
+
+
+def commit(doc):
+	frappe.db.commit()
+	return doc
+
+
+def remove_made_since(started):
+	"""Delete what HTTP tests committed: appointments, their versions and deleted copies, API records."""
+	names = frappe.get_all("CRM Appointment", filters={"creation": (">=", started)}, pluck="name")
+	deleted = frappe.get_all(
+		"Deleted Document",
+		filters={"deleted_doctype": "CRM Appointment", "creation": (">=", started)},
+		pluck="deleted_name",
+	)
+	for name in names:
+		frappe.db.delete("CRM Appointment", {"name": name})
+	for name in {*names, *deleted}:
+		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "docname": name})
+		frappe.db.delete("Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": name})
+	frappe.db.delete("CRM API Idempotency Key", {"creation": (">=", started)})
+
+
+def issue_keys() -> dict:
+	from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import issue_key
+
+	return {kind: issue_key(email, "test", f"pytest {kind}")["key"] for kind, email in USERS.items()}
+
+
+def revoke_keys():
+	frappe.db.delete("CRM API Key", {"user": ("in", list(USERS.values()))})

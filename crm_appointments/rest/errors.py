@@ -98,7 +98,9 @@ def from_exception(exc: Exception) -> ApiError:
 		return ApiError(400, plain(exc) or None, _mandatory_field(exc))
 	if isinstance(exc, frappe.ValidationError):
 		return ApiError(400, plain(exc) or None)
-	if frappe.db and (frappe.db.is_deadlocked(exc) or frappe.db.is_timedout(exc)):
+	if isinstance(exc, (frappe.QueryDeadlockError, frappe.QueryTimeoutError)) or (
+		frappe.db and (frappe.db.is_deadlocked(exc) or frappe.db.is_timedout(exc))
+	):
 		return ApiError(503, headers={"Retry-After": "1"})
 	frappe.log_error(title="CRM Appointments API error")
 	return ApiError(500)

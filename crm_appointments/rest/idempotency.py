@@ -9,7 +9,7 @@ import hashlib
 import json
 
 import frappe
-from frappe.utils import add_to_date, get_datetime, now_datetime
+from frappe.utils import add_to_date, now_datetime
 
 from crm_appointments.rest.errors import ApiError
 
@@ -49,29 +49,35 @@ def claim(key: str, fingerprint: str):
 		frappe.db.commit()
 		return Claim(name), None
 
+	# Someone holds the key. End this transaction (and the shared lock the insert took), then read
+	# the committed row afresh: claims are committed before their work starts.
+	frappe.db.rollback()
 	row = frappe.db.sql(
-		f"select request_hash, state, response_status, response_body, modified from `{TABLE}` where name=%s for update",
+		f"select request_hash, state, response_status, response_body from `{TABLE}` where name=%s",
 		name,
 		as_dict=True,
 	)
-	if not row:  # removed between the two statements: try once more
-		frappe.db.commit()
+	if not row:  # expired and removed in between: claim it anew
 		return claim(key, fingerprint)
 	row = row[0]
 	if row.request_hash != fingerprint:
-		frappe.db.rollback()
 		raise ApiError(409, "This Idempotency-Key was used with a different request.", "Idempotency-Key")
 	if row.state == "done":
-		frappe.db.rollback()
 		return None, (row.response_status, row.response_body)
-	if get_datetime(row.modified) > add_to_date(now, seconds=-ABANDONED_AFTER_SECONDS):
-		frappe.db.rollback()
-		raise ApiError(
-			409, "A request with this Idempotency-Key is still in progress. Retry shortly.", "Idempotency-Key"
-		)
-	frappe.db.sql(f"update `{TABLE}` set modified=%s where name=%s", (now, name))
-	frappe.db.commit()
-	return Claim(name), None
+	# Still in progress: take it over only if its request died long enough ago (one winner: the
+	# conditional update).
+	frappe.db.sql(
+		f"""update `{TABLE}` set modified=%s
+		where name=%s and state='in_progress' and modified < %s""",
+		(now, name, add_to_date(now, seconds=-ABANDONED_AFTER_SECONDS)),
+	)
+	if frappe.db._cursor.rowcount == 1:
+		frappe.db.commit()
+		return Claim(name), None
+	frappe.db.rollback()
+	raise ApiError(
+		409, "A request with this Idempotency-Key is still in progress. Retry shortly.", "Idempotency-Key"
+	)
 
 
 def finish(claim: Claim, status: int, body: str):

@@ -85,9 +85,10 @@ class CRMAppointment(Document):
 		self.save()
 
 	def _validate_links(self):
-		# Frappe checks links before `validate` runs; check the party first so its errors name the field.
+		# Frappe checks links before `validate` runs; check ours first so their errors name the field.
 		self.normalise_fields()
 		self.validate_party()
+		self.validate_calendar_event()
 		super()._validate_links()
 
 	def before_validate(self):
