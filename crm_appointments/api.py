@@ -90,15 +90,17 @@ def create_appointment():
 def update_appointment(id: str):
 	values = schema.to_doc_values(read_body(), creating=False)
 	doc = load(id, for_update=True)
-	check_if_match(doc)
+	current = etag(schema.from_doc(doc))
 	doc.update(values)
 	doc.save()
+	# After the save so bad input answers 400 whatever If-Match says; a 412 rolls the save back.
+	check_if_match(current)
 	return object_response(doc)
 
 
 def delete_appointment(id: str):
 	doc = load(id, for_update=True)
-	check_if_match(doc)
+	check_if_match(etag(schema.from_doc(doc)))
 	frappe.delete_doc(DOCTYPE, doc.name)
 	return json_response({"id": doc.name, "deleted": True})
 
@@ -141,7 +143,7 @@ def read_body():
 	if len(raw) > schema.MAX_BODY_BYTES:
 		raise ApiError(413)
 	if not raw.strip():
-		return {}
+		raise ApiError(400, "The request body must be a JSON object (it is empty).")
 	try:
 		return json.loads(raw)
 	except ValueError:
@@ -164,11 +166,10 @@ def etag(obj: dict) -> str:
 	return '"' + hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:20] + '"'
 
 
-def check_if_match(doc):
+def check_if_match(current: str):
 	wanted = frappe.get_request_header("If-Match")
 	if wanted is None:
 		return
-	current = etag(schema.from_doc(doc))
 	if wanted.strip() != "*" and current not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]:
 		raise ApiError(412, headers={"ETag": current})
 

@@ -32,6 +32,15 @@ if ! as_bench env/bin/python -c 'import pytest' 2>/dev/null; then
 	as_bench env/bin/python -m pip install -q 'pytest~=8.3'
 fi
 
+# Tools that drive the app from outside (schemathesis) live in a venv of their own, so they can never
+# change the bench's Python packages.
+TEST_TOOLS="$BENCH_HOME/.crm-test-tools"
+if ! [ -x "$TEST_TOOLS/bin/schemathesis" ]; then
+	log "installing schemathesis into $TEST_TOOLS"
+	as_bench "$PYTHON" -m venv "$TEST_TOOLS"
+	as_bench "$TEST_TOOLS/bin/pip" install -q 'schemathesis~=4.32'
+fi
+
 source_hash() {
 	(cd "$APP_SOURCE" && find crm_appointments -type f \( -name '*.py' -o -name '*.json' -o -name '*.txt' \) -print0 |
 		sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1)
@@ -58,4 +67,5 @@ fi
 log "running the tests on $TEST_SITE"
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$PYTHONPATH" PYTHONDONTWRITEBYTECODE=1 \
 	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" FRAPPE_BENCH="$FRAPPE_BENCH" \
+	CRM_TEST_TOOLS="$TEST_TOOLS" \
 	"$FRAPPE_BENCH/env/bin/python" -m pytest "$@"

@@ -83,6 +83,45 @@ def keys(site):
 	frappe.db.commit()
 
 
+@pytest.fixture(scope="session")
+def live_server(site):
+	"""A production-style server (gunicorn, two workers) for the test site on a loopback port."""
+	import socket
+	import subprocess
+	import sys
+	import time
+	import urllib.request
+
+	with socket.socket() as probe:
+		probe.bind(("127.0.0.1", 0))
+		port = probe.getsockname()[1]
+	bin_dir = os.path.dirname(sys.executable)
+	server = subprocess.Popen(
+		[os.path.join(bin_dir, "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "-t", "120", "tests.live_app:application"],
+		cwd=SITES_PATH,
+		env={**os.environ, "CRM_TEST_SITE": SITE, "CRM_SITES_PATH": SITES_PATH},
+		stdout=subprocess.DEVNULL,
+		stderr=open(os.path.join(SITES_PATH, "..", "logs", "crm-live-test-server.log"), "a"),
+	)
+	base = f"http://127.0.0.1:{port}"
+	deadline = time.monotonic() + 60
+	while True:
+		try:
+			urllib.request.urlopen(f"{base}/api/method/ping", timeout=2)
+			break
+		except Exception:
+			if time.monotonic() > deadline or server.poll() is not None:
+				server.kill()
+				raise RuntimeError("the live test server did not start; see logs/crm-live-test-server.log")
+			time.sleep(0.3)
+	yield base
+	server.terminate()
+	try:
+		server.wait(timeout=20)
+	except subprocess.TimeoutExpired:
+		server.kill()
+
+
 @pytest.fixture
 def as_user():
 	"""Switch the acting user for the rest of the test: as_user("manager"|"user"|"nobody")."""

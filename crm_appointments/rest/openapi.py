@@ -20,6 +20,8 @@ def _field_schema(field: schema.ApiField, nullable: bool) -> dict:
 			out[key] = value
 	if field.enum:
 		out["enum"] = [*field.enum, None] if nullable else list(field.enum)
+	elif field.required and field.type == "string" and not field.format:
+		out.update({"minLength": 1, "pattern": r"\S"})  # required text may not be blank
 	return out
 
 
@@ -79,6 +81,11 @@ def _query_param(param: schema.QueryParam) -> dict:
 	):
 		if value is not None:
 			out[key] = value
+	if param.type == "string" and not param.format:
+		out.update({"minLength": 1, "pattern": r"\S"})
+	if param.name == "status":
+		values = "|".join(schema.FIELDS_BY_NAME["status"].enum)
+		out["pattern"] = rf"^\s*({values})\s*(,\s*({values})\s*)*$"
 	return {"name": param.name, "in": "query", "required": False, "description": param.description, "schema": out}
 
 

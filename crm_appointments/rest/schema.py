@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from frappe.utils import get_system_timezone
+from frappe.utils import get_system_timezone, validate_email_address
 
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
@@ -90,6 +90,8 @@ ISO_DATETIME = re.compile(
 )
 
 
+MIN_YEAR, MAX_YEAR = 1900, 9998
+
 def site_zone() -> ZoneInfo:
 	return ZoneInfo(get_system_timezone())
 
@@ -104,10 +106,12 @@ def parse_datetime(value, param: str) -> datetime:
 		)
 	try:
 		parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
-	except ValueError:
+		if parsed.tzinfo is not None:
+			parsed = parsed.astimezone(site_zone()).replace(tzinfo=None)
+	except (ValueError, OverflowError):
 		raise ApiError(400, f"{param} is not a real date and time.", param) from None
-	if parsed.tzinfo is not None:
-		parsed = parsed.astimezone(site_zone()).replace(tzinfo=None)
+	if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+		raise ApiError(400, f"{param} must fall in the years {MIN_YEAR} to {MAX_YEAR}.", param)
 	return parsed
 
 
@@ -117,9 +121,8 @@ def to_utc(value) -> str | None:
 		return None
 	if isinstance(value, str):
 		value = datetime.fromisoformat(value)
-	return (
-		value.replace(tzinfo=site_zone()).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-	)
+	utc = value.replace(tzinfo=site_zone()).astimezone(timezone.utc)
+	return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
 # -- request bodies -----------------------------------------------------------------------------
@@ -148,6 +151,8 @@ def to_doc_values(body, creating: bool) -> dict:
 			values[name] = None
 			continue
 		if field.type == "integer":
+			if isinstance(value, float) and value.is_integer():
+				value = int(value)  # JSON does not tell 30 from 30.0
 			if not isinstance(value, int) or isinstance(value, bool):
 				raise ApiError(400, f"{name} must be an integer.", name)
 		elif not isinstance(value, str):
@@ -215,6 +220,8 @@ def parse_list_params(args) -> tuple[int, int, list]:
 		if (raw := args.get(name)) is not None:
 			if not raw.strip():
 				raise ApiError(400, f"{name} cannot be blank.", name)
+			if name == "customer_email" and validate_email_address(raw.strip()) != raw.strip():
+				raise ApiError(400, "customer_email must be an email address.", name)
 			filters.append([name, "=", raw.strip().lower() if name == "customer_email" else raw.strip()])
 	if (raw := args.get("scheduled_from")) is not None:
 		filters.append(["scheduled_time", ">=", parse_datetime(raw, "scheduled_from")])
