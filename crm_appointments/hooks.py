@@ -82,9 +82,11 @@ app_license = "mit"
 # REST API (/api/crm/...): see crm_appointments/rest/routing.py
 # ---------------------------------------------------------------
 
-before_request = ["crm_appointments.rest.routing.register_routes"]
+before_request = [
+	"crm_appointments.rest.routing.register_routes",
+	"crm_appointments.rest.auth.authenticate",
+]
 after_request = ["crm_appointments.rest.routing.normalise_error_response"]
-auth_hooks = ["crm_appointments.rest.auth.authenticate"]
 
 # Desk boot
 # ---------

@@ -24,6 +24,7 @@ require_bench
 runuser -u "$BENCH_USER" -- test -r "$APP_SOURCE/pyproject.toml" 2>/dev/null || [ "$(id -un)" = "$BENCH_USER" ] ||
 	die "$BENCH_USER cannot read $APP_SOURCE; put the checkout where it can"
 ensure_services
+ensure_db_admin
 register_app "$APP_NAME"
 
 # pytest and the test-only packages, in the bench's Python.
@@ -47,12 +48,13 @@ source_hash() {
 }
 
 site_works() {
+	local apps
 	[ -f "$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json" ] &&
-		as_bench PYTHONPATH="$PYTHONPATH" bench --site "$TEST_SITE" list-apps 2>/dev/null | grep -q "^$APP_NAME"
+		apps="$(as_bench PYTHONPATH="$PYTHONPATH" bench --site "$TEST_SITE" list-apps 2>/dev/null)" &&
+		grep -qx "$APP_NAME" <<<"$apps"
 }
 
 if [ "${FRESH_SITE:-0}" = 1 ] || ! site_works; then
-	ensure_db_admin
 	log "creating the test site $TEST_SITE with $APP_NAME from $APP_SOURCE"
 	# A time zone that is not UTC, and not a whole hour from it, so time zone mistakes show.
 	new_site "$TEST_SITE" admin Asia/Kolkata >/dev/null
@@ -67,5 +69,5 @@ fi
 log "running the tests on $TEST_SITE"
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$PYTHONPATH" PYTHONDONTWRITEBYTECODE=1 \
 	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" FRAPPE_BENCH="$FRAPPE_BENCH" \
-	CRM_TEST_TOOLS="$TEST_TOOLS" \
+	CRM_TEST_TOOLS="$TEST_TOOLS" CRM_DB_ADMIN_USER="$DB_ADMIN_USER" CRM_DB_ADMIN_PASSWORD_FILE="$DB_ADMIN_PASSWORD_FILE" \
 	"$FRAPPE_BENCH/env/bin/python" -m pytest "$@"

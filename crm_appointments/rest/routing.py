@@ -47,7 +47,8 @@ def normalise_error_response(response=None, request=None):
 	request = request or frappe.request
 	if response is None or request is None or not request.path.startswith(API_PREFIX):
 		return
-	if request.headers.get("Authorization") and hasattr(frappe.local, "cookie_manager"):
+	per_request_auth = request.headers.get("Authorization") or getattr(frappe.local, "crm_api_key_user", None)
+	if per_request_auth and hasattr(frappe.local, "cookie_manager"):
 		# A program authenticating per request gets no session cookies.
 		frappe.local.cookie_manager.cookies = {}
 		frappe.local.cookie_manager.to_delete = []

@@ -102,14 +102,18 @@ def user_for_key(key: str) -> str | None:
 	match = KEY_PATTERN.match(key or "")
 	if not match:
 		return None
-	row = frappe.db.get_value(
-		"CRM API Key", match.group(2), ["user", "secret_hash", "revoked", "mode", "last_used_at"], as_dict=True
+	# One plain query on every API request: the key and whether its user is enabled.
+	rows = frappe.db.sql(
+		"""select k.user, k.secret_hash, k.revoked, k.mode, k.last_used_at, u.enabled
+		from `tabCRM API Key` k join `tabUser` u on u.name = k.user
+		where k.name = %s""",
+		match.group(2),
+		as_dict=True,
 	)
-	if not row or row.revoked or row.mode != match.group(1):
+	row = rows[0] if rows else None
+	if not row or row.revoked or row.mode != match.group(1) or row.enabled != 1:
 		return None
 	if not hmac.compare_digest(row.secret_hash or "", hash_key(key)):
-		return None
-	if frappe.db.get_value("User", row.user, "enabled") != 1:
 		return None
 	record_use(match.group(2), row.last_used_at)
 	return row.user

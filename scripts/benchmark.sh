@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The REST API benchmark (benchmarks/api_benchmark.py) on the test site of the bench.
+#   bash scripts/benchmark.sh [requests per endpoint]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APP_SOURCE="$(pwd)"
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
+TEST_SITE="${TEST_SITE:-crm-test.localhost}"
+require_bench
+ensure_services
+[ -f "$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json" ] || die "no site $TEST_SITE: run scripts/test.sh once first"
+RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1 \
+	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" \
+	"$FRAPPE_BENCH/env/bin/python" benchmarks/api_benchmark.py "$@"
