@@ -164,6 +164,7 @@ before_uninstall = "crm_appointments.install.before_uninstall"
 # ---------------
 
 scheduler_events = {
+	"cron": {"*/5 * * * *": ["crm_appointments.reminders.send_due_reminders"]},
 	"daily": ["crm_appointments.rest.idempotency.delete_expired"],
 }
 

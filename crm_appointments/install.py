@@ -7,10 +7,33 @@ ROLES = ("CRM Appointment Manager", "CRM Appointment User")
 
 def after_install():
 	make_roles()
+	make_defaults()
 
 
 def after_migrate():
 	make_roles()
+	make_defaults()
+
+
+def make_defaults():
+	"""Email templates (never overwritten once there) and the reminder offsets (only on first install)."""
+	from crm_appointments.appointment_mail import install_templates
+	from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+		DEFAULT_OFFSETS,
+	)
+
+	install_templates()
+	first_install = not frappe.db.sql("select 1 from `tabSingles` where doctype = 'CRM Appointment Settings' limit 1")
+	if first_install:
+		from crm_appointments.appointment_mail import CANCELLATION_TEMPLATE, REMINDER_TEMPLATE
+
+		settings = frappe.get_single("CRM Appointment Settings")
+		settings.reminder_template = REMINDER_TEMPLATE
+		settings.cancellation_template = CANCELLATION_TEMPLATE
+		for minutes in DEFAULT_OFFSETS:
+			settings.append("reminder_offsets", {"minutes_before": minutes})
+		settings.flags.ignore_permissions = True
+		settings.save()
 
 
 def make_roles():
@@ -23,6 +46,9 @@ def make_roles():
 
 def before_uninstall():
 	"""Take the roles away with the app, from every user who had them."""
+	for name in ("CRM Appointment Reminder", "CRM Appointment Cancelled"):
+		if frappe.db.exists("Email Template", name):
+			frappe.delete_doc("Email Template", name, ignore_permissions=True, force=True)
 	for role in ROLES:
 		frappe.db.delete("Has Role", {"role": role})
 		frappe.db.delete("Custom DocPerm", {"role": role})

@@ -34,11 +34,13 @@ def site():
 	frappe.set_user("Administrator")
 	appointments_before = frappe.db.count("CRM Appointment")
 	factories.make_users()
+	factories.make_outbox()
 	frappe.db.commit()
 	yield SITE
 	frappe.db.rollback()
 	frappe.set_user("Administrator")
 	factories.delete_users()
+	factories.delete_outbox()
 	frappe.db.commit()
 	leftovers = frappe.db.count("CRM Appointment") - appointments_before
 	frappe.destroy()

@@ -39,6 +39,34 @@ def delete_users():
 			frappe.delete_doc("User", email, ignore_permissions=True, force=True)
 
 
+OUTBOX = "CRM Test Outbox"
+
+
+def make_outbox():
+	"""A default outgoing Email Account, so mail is queued (nothing sends it: no worker flushes it)."""
+	if frappe.db.exists("Email Account", OUTBOX):
+		return
+	account = frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": OUTBOX,
+			"email_id": "outbox@example.org",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "127.0.0.1",
+			"smtp_port": 1025,
+			"no_smtp_authentication": 1,
+		}
+	)
+	account.flags.ignore_validate = True  # it would try to log in to the SMTP server
+	account.insert(ignore_permissions=True)
+
+
+def delete_outbox():
+	frappe.db.delete("Email Account", {"name": OUTBOX})
+	frappe.cache.delete_value("outgoing_email_account")
+
+
 def future(**delta):
 	"""A time ahead of now: a day, or the timedelta arguments given."""
 	return (now_datetime() + timedelta(**(delta or {"days": 1}))).replace(microsecond=0)

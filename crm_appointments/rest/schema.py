@@ -8,13 +8,12 @@ allowed moves, ...) are the controller's; this module only checks shapes and tra
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
-
-from frappe.utils import get_system_timezone, validate_email_address
+from frappe.utils import validate_email_address
 
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.rest.errors import ApiError
+from crm_appointments.timezones import site_zone
 
 DOCTYPE = "CRM Appointment"
 MAX_BODY_BYTES = 1024 * 1024
@@ -91,10 +90,6 @@ ISO_DATETIME = re.compile(
 
 
 MIN_YEAR, MAX_YEAR = 1900, 9998
-
-def site_zone() -> ZoneInfo:
-	return ZoneInfo(get_system_timezone())
-
 
 def parse_datetime(value, param: str) -> datetime:
 	"""ISO 8601 in, a naive datetime in the site's time zone (how Frappe stores them) out."""

@@ -16,8 +16,11 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, now_datetime, validate_email_address
 
-from crm_appointments import exceptions
+from crm_appointments import appointment_mail, calendar_sync, exceptions
 from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	get_settings,
+)
 from crm_appointments.crm_appointments.party import party_doctypes
 from crm_appointments.exceptions import InvalidFieldError, StatusTransitionError, TerminalAppointmentError
 
@@ -61,6 +64,7 @@ class CRMAppointment(Document):
 		customer_email: DF.Data
 		customer_name: DF.Data
 		customer_phone_number: DF.Data | None
+		calendar_sequence: DF.Int
 		customer_skype: DF.Data | None
 		duration: DF.Int
 		party: DF.DynamicLink | None
@@ -104,6 +108,36 @@ class CRMAppointment(Document):
 		self.validate_scheduled_time()
 		self.validate_duration()
 		self.validate_status()
+		self.bump_calendar_sequence()
+
+	def on_update(self):
+		calendar_sync.sync(self)
+		if self.moved_from_live_to("cancelled"):
+			appointment_mail.send_cancellation(self)
+
+	def on_trash(self):
+		calendar_sync.remove(self)
+
+	def bump_calendar_sequence(self):
+		"""iCalendar SEQUENCE: rises each time the invitation changes (a new time or a cancellation)."""
+		if self.is_new():
+			self.calendar_sequence = 0
+			return
+		before = self.get_doc_before_save()
+		if (
+			field_changed(self.meta, "scheduled_time", before.scheduled_time, self.scheduled_time)
+			or cint(before.duration) != cint(self.duration)
+			or self.moved_from_live_to("cancelled")
+		):
+			self.calendar_sequence = cint(before.calendar_sequence) + 1
+
+	def moved_from_live_to(self, status: str) -> bool:
+		before = self.get_doc_before_save()
+		return bool(
+			before
+			and workflow.value_of(before.status) in workflow.LIVE
+			and workflow.value_of(self.status) == status
+		)
 
 	# -- field rules ---------------------------------------------------------------------------
 
@@ -119,7 +153,7 @@ class CRMAppointment(Document):
 			if value is not None and not cstr(value).strip():
 				self.set(fieldname, None)
 		if self.duration in (None, ""):
-			self.duration = DEFAULT_DURATION
+			self.duration = get_settings().default_duration or DEFAULT_DURATION
 		if self.status in (None, ""):
 			self.status = workflow.label_of(workflow.DEFAULT)
 		self.status = workflow.label_of(self.status) or self.status

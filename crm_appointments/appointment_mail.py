@@ -1,0 +1,157 @@
+"""The emails the app sends about an appointment: who gets them, what they say, how they are queued.
+
+Mail goes through Frappe's Email Queue with an .ics invitation attached, and a Communication on the
+appointment so it shows in the appointment's timeline.
+"""
+
+import json
+
+import frappe
+from frappe.email.doctype.email_account.email_account import EmailAccount
+from frappe.utils import format_datetime, get_datetime
+
+from crm_appointments import ics
+from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	get_settings,
+)
+from crm_appointments.timezones import site_zone
+
+REMINDER_TEMPLATE = "CRM Appointment Reminder"
+CANCELLATION_TEMPLATE = "CRM Appointment Cancelled"
+
+# Installed once; an admin may edit them freely, the app never writes them again.
+TEMPLATES = {
+	REMINDER_TEMPLATE: {
+		"subject": "Reminder: your appointment on {{ start }}",
+		"response": (
+			"Dear {{ customer_name }},\n\n"
+			"This is a reminder of your appointment on {{ start }}, for {{ duration }} minutes"
+			" (in {{ reminder_text }}).\n\n"
+			"The invitation is attached; add it to your calendar.\n"
+		),
+	},
+	CANCELLATION_TEMPLATE: {
+		"subject": "Cancelled: your appointment on {{ start }}",
+		"response": (
+			"Dear {{ customer_name }},\n\n"
+			"Your appointment on {{ start }} has been cancelled.\n\n"
+			"The attached update removes it from your calendar.\n"
+		),
+	},
+}
+
+
+def install_templates():
+	for name, fields in TEMPLATES.items():
+		if not frappe.db.exists("Email Template", name):
+			frappe.get_doc({"doctype": "Email Template", "name": name, "use_html": 0, **fields}).insert(
+				ignore_permissions=True
+			)
+
+
+def recipients(appointment) -> list[str]:
+	"""The customer, the owner and the assignees, as the settings say; each address once."""
+	settings = get_settings()
+	users = []
+	if settings.remind_owner and appointment.owner:
+		users.append(appointment.owner)
+	if settings.remind_assignees:
+		users += json.loads(appointment.get("_assign") or "[]")
+	emails = [appointment.customer_email] if settings.remind_customer else []
+	if users:
+		emails += frappe.get_all(
+			"User", filters={"name": ("in", users), "enabled": 1, "user_type": "System User"}, pluck="email"
+		)
+	seen, unique = set(), []
+	for email in emails:
+		if email and email.lower() not in seen and email.lower() != "guest@example.com":
+			seen.add(email.lower())
+			unique.append(email)
+	return unique
+
+
+def start_text(appointment) -> str:
+	"""The start in the site's time zone, with the zone named."""
+	start = get_datetime(appointment.scheduled_time)
+	return f"{format_datetime(start, 'EEEE d MMMM yyyy, HH:mm')} ({site_zone().key})"
+
+
+def duration_text(minutes: int) -> str:
+	if minutes % 1440 == 0:
+		days = minutes // 1440
+		return frappe._("{0} day").format(days) if days == 1 else frappe._("{0} days").format(days)
+	if minutes % 60 == 0:
+		hours = minutes // 60
+		return frappe._("{0} hour").format(hours) if hours == 1 else frappe._("{0} hours").format(hours)
+	return frappe._("{0} minutes").format(minutes)
+
+
+def render(template_name: str, appointment, **extra) -> tuple[str, str]:
+	template = frappe.get_cached_doc("Email Template", template_name)
+	context = {
+		**appointment.as_dict(),
+		"start": start_text(appointment),
+		"status_label": workflow.label_of(appointment.status),
+		**extra,
+	}
+	body = template.response_html if template.use_html else template.response
+	message = frappe.render_template(body or "", context)
+	if not template.use_html:
+		message = frappe.utils.escape_html(message).replace("\n", "<br>")
+	return frappe.render_template(template.subject or "", context), message
+
+
+def queue(appointment, to: list[str], subject: str, message: str, cancel: bool = False) -> str | None:
+	"""Queue one email (with the .ics) and record it on the appointment. Returns the Email Queue name."""
+	if not to:
+		return None
+	if not EmailAccount.find_default_outgoing():
+		# Say so on the appointment rather than fail the save or drop the mail without a trace.
+		appointment.add_comment(
+			"Info",
+			frappe._("Not emailed ({0}): this site has no default outgoing Email Account.").format(subject),
+		)
+		return None
+	communication = frappe.get_doc(
+		{
+			"doctype": "Communication",
+			"communication_type": "Automated Message",
+			"communication_medium": "Email",
+			"sent_or_received": "Sent",
+			"subject": subject,
+			"content": message,
+			"recipients": ", ".join(to),
+			"reference_doctype": appointment.doctype,
+			"reference_name": appointment.name,
+		}
+	).insert(ignore_permissions=True)
+	organizer = frappe.db.get_value("User", appointment.owner, "email") or "appointments@localhost"
+	email = frappe.sendmail(
+		recipients=to,
+		subject=subject,
+		message=message,
+		reference_doctype=appointment.doctype,
+		reference_name=appointment.name,
+		communication=communication.name,
+		attachments=[{"fname": "appointment.ics", "fcontent": ics.invitation(appointment, organizer, cancel=cancel)}],
+		now=False,
+	)
+	return email.name if email else None
+
+
+def send_reminder(appointment, minutes_before: int) -> tuple[str | None, list[str]]:
+	settings = get_settings()
+	to = recipients(appointment)
+	subject, message = render(
+		settings.reminder_template or REMINDER_TEMPLATE, appointment, reminder_text=duration_text(minutes_before)
+	)
+	return queue(appointment, to, subject, message), to
+
+
+def send_cancellation(appointment) -> str | None:
+	settings = get_settings()
+	if not settings.send_cancellation:
+		return None
+	subject, message = render(settings.cancellation_template or CANCELLATION_TEMPLATE, appointment)
+	return queue(appointment, recipients(appointment), subject, message, cancel=True)

@@ -1,0 +1,79 @@
+"""Keeps a Frappe Event in step with each appointment.
+
+Entering scheduled or confirmed creates the Event (start, end from the duration, the party and the
+appointment as participants) and links it in `calendar_event`; rescheduling moves it; cancelled and
+no_show cancel it; completed closes it; deleting the appointment deletes it. A draft has none.
+"""
+
+from datetime import timedelta
+
+import frappe
+from frappe.utils import get_datetime
+
+from crm_appointments import ics
+from crm_appointments.crm_appointments import status_workflow as workflow
+
+EVENT_STATUS = {"cancelled": "Cancelled", "no_show": "Cancelled", "completed": "Closed"}
+
+
+def sync(appointment):
+	status = workflow.value_of(appointment.status)
+	if status in workflow.LIVE:
+		upsert_event(appointment)
+	elif status in EVENT_STATUS and appointment.calendar_event:
+		event = existing_event(appointment)
+		if event and event.status != EVENT_STATUS[status]:
+			event.status = EVENT_STATUS[status]
+			event.save(ignore_permissions=True)
+
+
+def existing_event(appointment):
+	if appointment.calendar_event and frappe.db.exists("Event", appointment.calendar_event):
+		return frappe.get_doc("Event", appointment.calendar_event)
+	return None
+
+
+def upsert_event(appointment):
+	event = existing_event(appointment) or frappe.new_doc("Event")
+	start = get_datetime(appointment.scheduled_time)
+	wanted = {
+		"subject": ics.appointment_summary(appointment),
+		"starts_on": start,
+		"ends_on": start + timedelta(minutes=appointment.duration or 30),
+		"event_type": "Public",
+		"event_category": "Meeting",
+		"status": "Open",
+		"description": frappe._("Appointment {0} with {1} ({2})").format(
+			appointment.name, appointment.customer_name, appointment.customer_email
+		),
+	}
+	participants = [("CRM Appointment", appointment.name)]
+	if appointment.appointment_with and appointment.party:
+		participants.append((appointment.appointment_with, appointment.party))
+	current = [(p.reference_doctype, p.reference_docname) for p in event.get("event_participants") or []]
+	changed = event.is_new() or current != participants or any(
+		(get_datetime(event.get(k)) if k in ("starts_on", "ends_on") else event.get(k)) != v for k, v in wanted.items()
+	)
+	if not changed:
+		return
+	event.update(wanted)
+	event.set("event_participants", [])
+	for doctype, name in participants:
+		event.add_participant(doctype, name)
+	event.save(ignore_permissions=True)
+	if appointment.calendar_event != event.name:
+		appointment.db_set("calendar_event", event.name, update_modified=False)
+
+
+def remove(appointment):
+	"""The appointment is being deleted: its Event goes too (Deleted Document keeps both)."""
+	if appointment.calendar_event and frappe.db.exists("Event", appointment.calendar_event):
+		# The Event's timeline entries first: Event.on_trash would delete them as the acting user,
+		# who may not be allowed to delete Communications.
+		for name in frappe.get_all(
+			"Communication",
+			filters={"reference_doctype": "Event", "reference_name": appointment.calendar_event},
+			pluck="name",
+		):
+			frappe.delete_doc("Communication", name, ignore_permissions=True, force=True)
+		frappe.delete_doc("Event", appointment.calendar_event, ignore_permissions=True, force=True)

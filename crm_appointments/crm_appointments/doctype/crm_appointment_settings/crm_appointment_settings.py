@@ -1,0 +1,33 @@
+# Copyright (c) 2026, crm_appointments developers
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+DEFAULT_OFFSETS = (1440, 60)  # a day and an hour before the start
+
+
+class CRMAppointmentSettings(Document):
+	def validate(self):
+		seen = set()
+		for row in self.reminder_offsets:
+			if row.minutes_before < 1:
+				frappe.throw(_("Row {0}: remind at least one minute before the start.").format(row.idx))
+			if row.minutes_before in seen:
+				frappe.throw(_("Row {0}: {1} minutes is listed twice.").format(row.idx, row.minutes_before))
+			seen.add(row.minutes_before)
+		if not 5 <= (self.default_duration or 0) <= 1440:
+			frappe.throw(_("Default Duration must be from 5 to 1440 minutes."))
+
+
+def get_settings():
+	"""The settings (Frappe caches single documents and clears the cache when they are saved)."""
+	return frappe.get_cached_doc("CRM Appointment Settings")
+
+
+def reminder_offsets() -> list[int]:
+	settings = get_settings()
+	if not settings.enable_reminders:
+		return []
+	return sorted({row.minutes_before for row in settings.reminder_offsets}, reverse=True)

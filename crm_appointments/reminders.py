@@ -1,0 +1,106 @@
+"""The reminder job: run from the scheduler every 5 minutes (hooks.py).
+
+For each offset in the settings (a day, an hour, ...), it reminds scheduled and confirmed
+appointments whose reminder moment has come and whose start has not. Each (appointment, offset,
+start time) is claimed by inserting its row in CRM Appointment Reminder, whose primary key makes
+the claim atomic: two jobs running at once send one email. A new start time is a new row, so a
+reschedule re-arms the reminders. When several offsets of one appointment are due together (the
+scheduler was down, or it was booked at short notice), only the nearest is sent; the others are
+recorded as skipped.
+
+The queries walk the (status, scheduled_time) index over the window of the longest offset, so a
+run's work grows with the reminders due, not with the table.
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+
+import frappe
+from frappe.utils import get_datetime, now_datetime
+
+from crm_appointments import appointment_mail
+from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	reminder_offsets,
+)
+
+REMINDER = "CRM Appointment Reminder"
+LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
+
+
+def send_due_reminders(now=None) -> int:
+	"""Queue every reminder that is due. Returns how many emails were queued."""
+	now = get_datetime(now) if now else now_datetime()
+	due = due_reminders(now)
+	sent = 0
+	for (name, scheduled_time), offsets in due.items():
+		try:
+			if send_for_appointment(name, scheduled_time, sorted(offsets), now):
+				sent += 1
+			frappe.db.commit()
+		except Exception:
+			frappe.db.rollback()
+			frappe.log_error(title=f"CRM Appointment reminder for {name} failed")
+	return sent
+
+
+def due_reminders(now) -> dict:
+	"""{(appointment, scheduled_time): [offsets due and not yet claimed]}"""
+	due = defaultdict(list)
+	for minutes in reminder_offsets():
+		rows = frappe.db.sql(
+			f"""
+			select a.name, a.scheduled_time
+			from `tabCRM Appointment` a
+			where a.status in %(live)s
+				and a.scheduled_time > %(now)s
+				and a.scheduled_time <= %(until)s
+				and not exists (
+					select 1 from `tab{REMINDER}` r
+					where r.appointment = a.name and r.minutes_before = %(minutes)s
+						and r.scheduled_time = a.scheduled_time
+				)
+			""",
+			{"live": LIVE_LABELS, "now": now, "until": now + timedelta(minutes=minutes), "minutes": minutes},
+		)
+		for name, scheduled_time in rows:
+			due[(name, scheduled_time)].append(minutes)
+	return due
+
+
+def claim(appointment: str, minutes: int, scheduled_time, now) -> bool:
+	"""Atomically take (appointment, offset, start) for this run. False: someone already has it."""
+	name = f"{appointment}:{minutes}:{get_datetime(scheduled_time):%Y%m%d%H%M%S}"
+	frappe.db.sql(
+		f"""insert ignore into `tab{REMINDER}`
+		(name, creation, modified, owner, modified_by, appointment, minutes_before, scheduled_time, state)
+		values (%s, %s, %s, 'Administrator', 'Administrator', %s, %s, %s, 'Queued')""",
+		(name, now, now, appointment, minutes, scheduled_time),
+	)
+	return frappe.db._cursor.rowcount == 1 and name
+
+
+def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], now) -> bool:
+	claimed = [(minutes, row) for minutes in offsets if (row := claim(appointment, minutes, scheduled_time, now))]
+	if not claimed:
+		return False
+	doc = frappe.get_doc("CRM Appointment", appointment)
+	if workflow.value_of(doc.status) not in workflow.LIVE or get_datetime(doc.scheduled_time) != get_datetime(
+		scheduled_time
+	):
+		# Changed since the query: record the skip; the new state gets its own rows.
+		for _minutes, row in claimed:
+			frappe.db.set_value(REMINDER, row, {"state": "Skipped", "note": "The appointment changed"})
+		return False
+	(nearest, row), rest = claimed[0], claimed[1:]
+	email_queue, recipients = appointment_mail.send_reminder(doc, nearest)
+	frappe.db.set_value(
+		REMINDER,
+		row,
+		{"email_queue": email_queue, "recipients": ", ".join(recipients), "queued_at": now_datetime()},
+	)
+	for minutes, skipped in rest:
+		frappe.db.set_value(
+			REMINDER, skipped, {"state": "Skipped", "note": f"Superseded by the {nearest}-minute reminder"}
+		)
+	return bool(email_queue)
