@@ -7,33 +7,39 @@ ROLES = ("CRM Appointment Manager", "CRM Appointment User")
 
 def after_install():
 	make_roles()
-	make_defaults()
+	install_templates()
+	make_default_settings()
 
 
 def after_migrate():
 	make_roles()
-	make_defaults()
+	install_templates()
 
 
-def make_defaults():
-	"""Email templates (never overwritten once there) and the reminder offsets (only on first install)."""
-	from crm_appointments.appointment_mail import install_templates
+def make_default_settings():
+	"""Reminders a day and an hour before, from the app's own templates (once: an admin's later
+	changes, emptying the offsets included, are theirs to keep)."""
+	from crm_appointments.appointment_mail import CANCELLATION_TEMPLATE, REMINDER_TEMPLATE
 	from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 		DEFAULT_OFFSETS,
 	)
 
 	install_templates()
-	first_install = not frappe.db.sql("select 1 from `tabSingles` where doctype = 'CRM Appointment Settings' limit 1")
-	if first_install:
-		from crm_appointments.appointment_mail import CANCELLATION_TEMPLATE, REMINDER_TEMPLATE
+	settings = frappe.get_single("CRM Appointment Settings")
+	if settings.reminder_offsets:
+		return
+	settings.reminder_template = settings.reminder_template or REMINDER_TEMPLATE
+	settings.cancellation_template = settings.cancellation_template or CANCELLATION_TEMPLATE
+	for minutes in DEFAULT_OFFSETS:
+		settings.append("reminder_offsets", {"minutes_before": minutes})
+	settings.flags.ignore_permissions = True
+	settings.save()
 
-		settings = frappe.get_single("CRM Appointment Settings")
-		settings.reminder_template = REMINDER_TEMPLATE
-		settings.cancellation_template = CANCELLATION_TEMPLATE
-		for minutes in DEFAULT_OFFSETS:
-			settings.append("reminder_offsets", {"minutes_before": minutes})
-		settings.flags.ignore_permissions = True
-		settings.save()
+
+def install_templates():
+	from crm_appointments.appointment_mail import install_templates as install
+
+	install()
 
 
 def make_roles():

@@ -50,8 +50,8 @@ source_hash() {
 site_works() {
 	local apps
 	[ -f "$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json" ] &&
-		apps="$(as_bench PYTHONPATH="$PYTHONPATH" bench --site "$TEST_SITE" list-apps 2>/dev/null)" &&
-		grep -qx "$APP_NAME" <<<"$apps"
+		apps="$(as_bench PYTHONPATH="$PYTHONPATH" bench --site "$TEST_SITE" execute frappe.get_installed_apps 2>/dev/null)" &&
+		grep -q "\"$APP_NAME\"" <<<"$apps"
 }
 
 if [ "${FRESH_SITE:-0}" = 1 ] || ! site_works; then

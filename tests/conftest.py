@@ -59,20 +59,26 @@ def rollback():
 
 
 @pytest.fixture
-def api(site):
-	"""A client for the REST API through Frappe's full request pipeline.
-
-	Requests see only committed data, so tests using it commit; everything they made is removed here.
-	"""
+def committed(site):
+	"""For tests whose code under test commits (requests, the reminder job): what they made is removed."""
 	from frappe.utils import now_datetime
 
-	from tests.http import Api
-
 	started = now_datetime()
-	yield Api(site)
+	yield started
 	frappe.db.rollback()
 	factories.remove_made_since(started)
 	frappe.db.commit()
+
+
+@pytest.fixture
+def api(site, committed):
+	"""A client for the REST API through Frappe's full request pipeline.
+
+	Requests see only committed data, so tests using it commit; everything they made is removed.
+	"""
+	from tests.http import Api
+
+	return Api(site)
 
 
 @pytest.fixture(scope="session")

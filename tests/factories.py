@@ -131,8 +131,19 @@ def remove_made_since(started):
 		filters={"deleted_doctype": "CRM Appointment", "creation": (">=", started)},
 		pluck="deleted_name",
 	)
+	since = {"creation": (">=", started)}
+	events = frappe.get_all("Event", filters=since, pluck="name")
 	for name in names:
 		frappe.db.delete("CRM Appointment", {"name": name})
+	frappe.db.delete("CRM Appointment Reminder", since)
+	for doctype in ("Communication", "Comment", "Email Queue"):
+		frappe.db.delete(doctype, {**since, "reference_doctype": ("in", ["CRM Appointment", "Event"])})
+	frappe.db.delete("Email Queue Recipient", since)
+	frappe.db.delete("Communication Link", since)
+	for name in events:
+		frappe.db.delete("Event Participants", {"parent": name})
+		frappe.db.delete("Event", {"name": name})
+	frappe.db.delete("Deleted Document", {**since, "deleted_doctype": ("in", ["Event", "Communication"])})
 	for name in {*names, *deleted}:
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "docname": name})
 		frappe.db.delete("Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": name})

@@ -1,0 +1,7 @@
+"""Sites that had the app before reminders existed get the default settings once."""
+
+from crm_appointments.install import make_default_settings
+
+
+def execute():
+	make_default_settings()
