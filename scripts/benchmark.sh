@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The REST API benchmark (benchmarks/api_benchmark.py) on the test site of the bench.
 #   bash scripts/benchmark.sh [requests per endpoint]
+#   bash scripts/benchmark.sh --reminders      the reminder job at 100,000 rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APP_SOURCE="$(pwd)"
@@ -12,4 +13,5 @@ ensure_services
 [ -f "$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json" ] || die "no site $TEST_SITE: run scripts/test.sh once first"
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1 \
 	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" \
-	"$FRAPPE_BENCH/env/bin/python" benchmarks/api_benchmark.py "$@"
+	"$FRAPPE_BENCH/env/bin/python" "benchmarks/$([ "${1:-}" = --reminders ] && echo reminder || echo api)_benchmark.py" \
+	"${@/--reminders/}"
