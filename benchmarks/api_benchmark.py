@@ -10,7 +10,6 @@ ours to Frappe's for the same work. Everything it made is removed at the end.
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -18,27 +17,14 @@ import urllib.parse
 import frappe
 import requests
 
+from crm_appointments.rest.schema import COLUMNS
+from tests.live_app import start_live_server
+
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 SEED = int(os.environ.get("CRM_BENCH_SEED_ROWS", "1000"))
 USER = "Administrator"
-
-
-def start_server(port: int):
-	server = subprocess.Popen(
-		[os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2",
-		 "-t", "120", "tests.live_app:application"],
-		cwd=SITES_PATH, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-	)
-	for _ in range(200):
-		try:
-			requests.get(f"http://127.0.0.1:{port}/api/method/ping", timeout=2)
-			return server
-		except Exception:
-			time.sleep(0.2)
-	server.kill()
-	raise SystemExit("the server did not start")
 
 
 def measure(session, method, url, headers, body=None):
@@ -53,7 +39,11 @@ def measure(session, method, url, headers, body=None):
 			raise SystemExit(f"{method} {url}: {response.status_code} {response.text[:300]}")
 	elapsed = time.perf_counter() - started
 	times.sort()
-	return {"rps": N / elapsed, "p50": statistics.median(times), "p99": times[min(len(times) - 1, int(len(times) * 0.99))]}
+	return {
+		"rps": N / elapsed,
+		"p50": statistics.median(times),
+		"p99": times[min(len(times) - 1, int(len(times) * 0.99))],
+	}
 
 
 def main():
@@ -61,32 +51,55 @@ def main():
 	frappe.init(site=SITE, sites_path=SITES_PATH)
 	frappe.connect()
 	frappe.set_user(USER)
-	from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import issue_key
 	from frappe.core.doctype.user.user import generate_keys
 	from frappe.utils import add_days, now_datetime
+
+	from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import issue_key
 
 	started = now_datetime()
 	key = issue_key(USER, "test", "benchmark")
 	secret = generate_keys(USER)["api_secret"]
 	token = f"token {frappe.db.get_value('User', USER, 'api_key')}:{secret}"
 	for i in range(SEED):
-		frappe.get_doc({"doctype": "CRM Appointment", "customer_name": f"Bench {i}", "customer_email": f"bench{i}@example.org",
-			"scheduled_time": add_days(now_datetime(), 1 + i % 30), "status": "scheduled"}).insert()
+		frappe.get_doc(
+			{
+				"doctype": "CRM Appointment",
+				"customer_name": f"Bench {i}",
+				"customer_email": f"bench{i}@example.org",
+				"scheduled_time": add_days(now_datetime(), 1 + i % 30),
+				"status": "scheduled",
+			}
+		).insert()
 	frappe.db.commit()
-	sample = frappe.get_all("CRM Appointment", filters={"customer_email": "bench7@example.org"}, pluck="name")[0]
+	sample = frappe.get_all(
+		"CRM Appointment", filters={"customer_email": "bench7@example.org"}, pluck="name"
+	)[0]
 
-	port = 18000 + os.getpid() % 1000
-	server = start_server(port)
-	base = f"http://127.0.0.1:{port}"
+	server, base = start_live_server(SITE, SITES_PATH)
 	ours = {"Authorization": f"Bearer {key['key']}", "Content-Type": "application/json"}
 	theirs = {"Authorization": token, "Content-Type": "application/json"}
 	resource = f"{base}/api/resource/{urllib.parse.quote('CRM Appointment')}"
-	fields = json.dumps(["name", "creation", "modified", "customer_name", "customer_phone_number", "customer_skype",
-		"customer_details", "scheduled_time", "status", "calendar_event", "customer_email", "appointment_with", "party", "duration"])
-	create_body = lambda i: json.dumps({"customer_name": f"Created {i}", "customer_email": f"created{i}@example.org",
-		"scheduled_time": "2031-01-01T10:00:00Z", "status": "scheduled"})
-	frappe_create_body = lambda i: json.dumps({"customer_name": f"Created {i}", "customer_email": f"created{i}@example.org",
-		"scheduled_time": "2031-01-01 10:00:00", "status": "Scheduled"})
+	fields = json.dumps(list(COLUMNS))
+
+	def create_body(i):
+		return json.dumps(
+			{
+				"customer_name": f"Created {i}",
+				"customer_email": f"created{i}@example.org",
+				"scheduled_time": "2031-01-01T10:00:00Z",
+				"status": "scheduled",
+			}
+		)
+
+	def frappe_create_body(i):  # the same appointment, in Frappe's own formats
+		return json.dumps(
+			{
+				"customer_name": f"Created {i}",
+				"customer_email": f"created{i}@example.org",
+				"scheduled_time": "2031-01-01 10:00:00",
+				"status": "Scheduled",
+			}
+		)
 
 	try:
 		session = requests.Session()
@@ -98,8 +111,24 @@ def main():
 			("GET one: ours", measure(session, "GET", f"{base}/api/crm/appointment/{sample}", ours)),
 			("GET one: /api/resource", measure(session, "GET", f"{resource}/{sample}", theirs)),
 			("list 20 + total: ours", measure(session, "GET", f"{base}/api/crm/appointment?limit=20", ours)),
-			("list 20: /api/resource", measure(session, "GET", f"{resource}?limit_page_length=20&order_by=creation%20desc&fields={urllib.parse.quote(fields)}", theirs)),
-			("count: frappe.client.get_count", measure(session, "GET", f"{base}/api/method/frappe.client.get_count?doctype={urllib.parse.quote('CRM Appointment')}", theirs)),
+			(
+				"list 20: /api/resource",
+				measure(
+					session,
+					"GET",
+					f"{resource}?limit_page_length=20&order_by=creation%20desc&fields={urllib.parse.quote(fields)}",
+					theirs,
+				),
+			),
+			(
+				"count: frappe.client.get_count",
+				measure(
+					session,
+					"GET",
+					f"{base}/api/method/frappe.client.get_count?doctype={urllib.parse.quote('CRM Appointment')}",
+					theirs,
+				),
+			),
 			("create: ours", measure(session, "POST", f"{base}/api/crm/appointment", ours, create_body)),
 			("create: /api/resource", measure(session, "POST", resource, theirs, frappe_create_body)),
 		]
@@ -113,16 +142,24 @@ def main():
 		frappe.db.commit()
 
 	r = dict(rows)
-	print(f"\n{N} sequential requests per endpoint, {SEED} seeded rows, gunicorn with 2 workers, site {SITE}\n")
+	print(
+		f"\n{N} sequential requests per endpoint, {SEED} seeded rows, gunicorn with 2 workers, site {SITE}\n"
+	)
 	print(f"{'endpoint':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
 	for name, m in rows:
 		print(f"{name:34} {m['rps']:8.1f} {m['p50']:8.2f} {m['p99']:8.2f}")
 	list_frappe_p50 = r["list 20: /api/resource"]["p50"] + r["count: frappe.client.get_count"]["p50"]
 	print("\nratios (ours / Frappe's for the same work; below 1.0 means ours is faster):")
-	print(f"  GET one p50 vs /api/resource:        {r['GET one: ours']['p50'] / r['GET one: /api/resource']['p50']:.2f}")
-	print(f"  GET one p50 vs ping:                 {r['GET one: ours']['p50'] / r['ping (Frappe)']['p50']:.2f}  (target <= 1.5)")
+	print(
+		f"  GET one p50 vs /api/resource:        {r['GET one: ours']['p50'] / r['GET one: /api/resource']['p50']:.2f}"
+	)
+	print(
+		f"  GET one p50 vs ping:                 {r['GET one: ours']['p50'] / r['ping (Frappe)']['p50']:.2f}  (target <= 1.5)"
+	)
 	print(f"  list+total p50 vs list + get_count:  {r['list 20 + total: ours']['p50'] / list_frappe_p50:.2f}")
-	print(f"  create p50 vs /api/resource:         {r['create: ours']['p50'] / r['create: /api/resource']['p50']:.2f}")
+	print(
+		f"  create p50 vs /api/resource:         {r['create: ours']['p50'] / r['create: /api/resource']['p50']:.2f}"
+	)
 	frappe.destroy()
 
 

@@ -21,13 +21,39 @@ MARK = "bench-reminders.example.org"
 
 def seed(count: int, due: int, now):
 	"""`count` appointments spread over the next year, `due` of them starting within the next hour."""
-	fields = ["name", "creation", "modified", "owner", "modified_by", "customer_name", "customer_email",
-		"scheduled_time", "status", "duration", "calendar_sequence"]
+	fields = [
+		"name",
+		"creation",
+		"modified",
+		"owner",
+		"modified_by",
+		"customer_name",
+		"customer_email",
+		"scheduled_time",
+		"status",
+		"duration",
+		"calendar_sequence",
+	]
 	rows = []
 	for i in range(count):
-		start = now + timedelta(minutes=30) if i < due else now + timedelta(days=2 + (i % 360), minutes=i % 1440)
-		rows.append((f"appointment_bench{i:010d}", now, now, "Administrator", "Administrator", f"Bench {i}",
-			f"b{i}@{MARK}", start, "Scheduled", 30, 0))
+		start = (
+			now + timedelta(minutes=30) if i < due else now + timedelta(days=2 + (i % 360), minutes=i % 1440)
+		)
+		rows.append(
+			(
+				f"appointment_bench{i:010d}",
+				now,
+				now,
+				"Administrator",
+				"Administrator",
+				f"Bench {i}",
+				f"b{i}@{MARK}",
+				start,
+				"Scheduled",
+				30,
+				0,
+			)
+		)
 	started = time.perf_counter()
 	frappe.db.bulk_insert("CRM Appointment", fields, rows, chunk_size=5000)
 	frappe.db.commit()
@@ -61,8 +87,10 @@ def idle_run(now, repeat=20) -> float:
 
 def cleanup():
 	frappe.db.rollback()
-	frappe.db.sql(f"delete from `tabCRM Appointment Reminder` where appointment like 'appointment_bench%%'")
-	frappe.db.sql("delete from `tabEmail Queue Recipient` where parent in (select name from `tabEmail Queue` where reference_name like 'appointment_bench%%')")
+	frappe.db.sql("delete from `tabCRM Appointment Reminder` where appointment like 'appointment_bench%%'")
+	frappe.db.sql(
+		"delete from `tabEmail Queue Recipient` where parent in (select name from `tabEmail Queue` where reference_name like 'appointment_bench%%')"
+	)
 	frappe.db.sql("delete from `tabEmail Queue` where reference_name like 'appointment_bench%%'")
 	frappe.db.sql("delete from `tabCommunication` where reference_name like 'appointment_bench%%'")
 	frappe.db.sql("delete from `tabCRM Appointment` where name like 'appointment_bench%%'")
@@ -89,7 +117,9 @@ def main():
 			results[size] = (rate, sent, elapsed, queries, idle_run(now))
 		for size, (rate, sent, elapsed, queries, idle) in results.items():
 			print(f"{size:,} rows (seeded at {rate:,.0f} rows/s):")
-			print(f"  due run:  {sent} reminders queued in {elapsed:,.0f} ms ({elapsed / max(sent, 1):.1f} ms and {queries / max(sent, 1):.1f} queries each; {queries:,} queries)")
+			print(
+				f"  due run:  {sent} reminders queued in {elapsed:,.0f} ms ({elapsed / max(sent, 1):.1f} ms and {queries / max(sent, 1):.1f} queries each; {queries:,} queries)"
+			)
 			print(f"  idle run: median {idle:.2f} ms (target < 50 ms)")
 		print(f"idle run at 100,000 / at 10,000 rows: {results[100_000][4] / results[10_000][4]:.2f}")
 	finally:

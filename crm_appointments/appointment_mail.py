@@ -134,7 +134,9 @@ def queue(appointment, to: list[str], subject: str, message: str, cancel: bool =
 		reference_doctype=appointment.doctype,
 		reference_name=appointment.name,
 		communication=communication.name,
-		attachments=[{"fname": "appointment.ics", "fcontent": ics.invitation(appointment, organizer, cancel=cancel)}],
+		attachments=[
+			{"fname": "appointment.ics", "fcontent": ics.invitation(appointment, organizer, cancel=cancel)}
+		],
 		now=False,
 	)
 	return email.name if email else None
@@ -144,7 +146,9 @@ def send_reminder(appointment, minutes_before: int) -> tuple[str | None, list[st
 	settings = get_settings()
 	to = recipients(appointment)
 	subject, message = render(
-		settings.reminder_template or REMINDER_TEMPLATE, appointment, reminder_text=duration_text(minutes_before)
+		settings.reminder_template or REMINDER_TEMPLATE,
+		appointment,
+		reminder_text=duration_text(minutes_before),
 	)
 	return queue(appointment, to, subject, message), to
 

@@ -51,8 +51,13 @@ def upsert_event(appointment):
 	if appointment.appointment_with and appointment.party:
 		participants.append((appointment.appointment_with, appointment.party))
 	current = [(p.reference_doctype, p.reference_docname) for p in event.get("event_participants") or []]
-	changed = event.is_new() or current != participants or any(
-		(get_datetime(event.get(k)) if k in ("starts_on", "ends_on") else event.get(k)) != v for k, v in wanted.items()
+	changed = (
+		event.is_new()
+		or current != participants
+		or any(
+			(get_datetime(event.get(k)) if k in ("starts_on", "ends_on") else event.get(k)) != v
+			for k, v in wanted.items()
+		)
 	)
 	if not changed:
 		return

@@ -1,7 +1,9 @@
 app_name = "crm_appointments"
 app_title = "CRM Appointments"
 app_publisher = "crm_appointments developers"
-app_description = "Appointments for Frappe CRM: a strict status workflow, a REST API, calendar events and reminders"
+app_description = (
+	"Appointments for Frappe CRM: a strict status workflow, a REST API, calendar events and reminders"
+)
 app_email = "developers@crm-appointments.invalid"
 app_license = "mit"
 
@@ -261,4 +263,3 @@ scheduler_events = {
 # default_log_clearing_doctypes = {
 # 	"Logging DocType Name": 30  # days to retain logs
 # }
-

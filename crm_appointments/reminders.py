@@ -81,7 +81,9 @@ def claim(appointment: str, minutes: int, scheduled_time, now) -> bool:
 
 
 def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], now) -> bool:
-	claimed = [(minutes, row) for minutes in offsets if (row := claim(appointment, minutes, scheduled_time, now))]
+	claimed = [
+		(minutes, row) for minutes in offsets if (row := claim(appointment, minutes, scheduled_time, now))
+	]
 	if not claimed:
 		return False
 	doc = frappe.get_doc("CRM Appointment", appointment)
@@ -99,7 +101,7 @@ def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], n
 		row,
 		{"email_queue": email_queue, "recipients": ", ".join(recipients), "queued_at": now_datetime()},
 	)
-	for minutes, skipped in rest:
+	for _minutes, skipped in rest:
 		frappe.db.set_value(
 			REMINDER, skipped, {"state": "Skipped", "note": f"Superseded by the {nearest}-minute reminder"}
 		)

@@ -17,7 +17,9 @@ SITES_PATH = os.environ.get("CRM_SITES_PATH")
 
 def pytest_configure(config):
 	if not SITE or not SITES_PATH:
-		raise pytest.UsageError("CRM_TEST_SITE and CRM_SITES_PATH are not set: run the suite with scripts/test.sh")
+		raise pytest.UsageError(
+			"CRM_TEST_SITE and CRM_SITES_PATH are not set: run the suite with scripts/test.sh"
+		)
 
 
 def pytest_report_header(config):
@@ -94,34 +96,11 @@ def keys(site):
 @pytest.fixture(scope="session")
 def live_server(site):
 	"""A production-style server (gunicorn, two workers) for the test site on a loopback port."""
-	import socket
 	import subprocess
-	import sys
-	import time
-	import urllib.request
 
-	with socket.socket() as probe:
-		probe.bind(("127.0.0.1", 0))
-		port = probe.getsockname()[1]
-	bin_dir = os.path.dirname(sys.executable)
-	server = subprocess.Popen(
-		[os.path.join(bin_dir, "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", "2", "-t", "120", "tests.live_app:application"],
-		cwd=SITES_PATH,
-		env={**os.environ, "CRM_TEST_SITE": SITE, "CRM_SITES_PATH": SITES_PATH},
-		stdout=subprocess.DEVNULL,
-		stderr=open(os.path.join(SITES_PATH, "..", "logs", "crm-live-test-server.log"), "a"),
-	)
-	base = f"http://127.0.0.1:{port}"
-	deadline = time.monotonic() + 60
-	while True:
-		try:
-			urllib.request.urlopen(f"{base}/api/method/ping", timeout=2)
-			break
-		except Exception:
-			if time.monotonic() > deadline or server.poll() is not None:
-				server.kill()
-				raise RuntimeError("the live test server did not start; see logs/crm-live-test-server.log")
-			time.sleep(0.3)
+	from tests.live_app import start_live_server
+
+	server, base = start_live_server(SITE, SITES_PATH)
 	yield base
 	server.terminate()
 	try:

@@ -1,10 +1,54 @@
-"""The WSGI app a live test server (gunicorn) runs: Frappe's own, pinned to the test site,
-as `bench serve --site` pins it."""
+"""A live server for tests and benchmarks: gunicorn running Frappe's own WSGI app, pinned to the
+test site as `bench serve --site` pins it."""
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 
 import frappe.app
 
-frappe.app._site = os.environ["CRM_TEST_SITE"]
-frappe.app._sites_path = os.environ["CRM_SITES_PATH"]
+
+def start_live_server(site: str, sites_path: str, workers: int = 2):
+	"""Start gunicorn on a free loopback port; returns (process, base URL) once it answers."""
+	with socket.socket() as probe:
+		probe.bind(("127.0.0.1", 0))
+		port = probe.getsockname()[1]
+	log = open(os.path.join(sites_path, "..", "logs", "crm-live-test-server.log"), "a")
+	server = subprocess.Popen(
+		[
+			os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+			"-b",
+			f"127.0.0.1:{port}",
+			"-w",
+			str(workers),
+			"-t",
+			"120",
+			"tests.live_app:application",
+		],
+		cwd=sites_path,
+		env={**os.environ, "CRM_TEST_SITE": site, "CRM_SITES_PATH": sites_path},
+		stdout=subprocess.DEVNULL,
+		stderr=log,
+	)
+	base = f"http://127.0.0.1:{port}"
+	deadline = time.monotonic() + 60
+	while True:
+		try:
+			urllib.request.urlopen(f"{base}/api/method/ping", timeout=2)
+			return server, base
+		except Exception as exc:
+			if time.monotonic() > deadline or server.poll() is not None:
+				server.kill()
+				raise RuntimeError(
+					"the live server did not start; see logs/crm-live-test-server.log"
+				) from exc
+			time.sleep(0.3)
+
+
+if "CRM_TEST_SITE" in os.environ and "gunicorn" in sys.argv[0]:
+	frappe.app._site = os.environ["CRM_TEST_SITE"]
+	frappe.app._sites_path = os.environ["CRM_SITES_PATH"]
 application = frappe.app.application

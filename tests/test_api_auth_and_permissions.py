@@ -105,13 +105,26 @@ def test_frappes_token_key_secret_works(api):
 
 def test_frappe_oauth_bearer_tokens_work(api):
 	client = frappe.get_doc(
-		{"doctype": "OAuth Client", "app_name": "pytest", "scopes": "all openid", "redirect_uris": "http://localhost",
-		 "default_redirect_uri": "http://localhost", "skip_authorization": 1}
+		{
+			"doctype": "OAuth Client",
+			"app_name": "pytest",
+			"scopes": "all openid",
+			"redirect_uris": "http://localhost",
+			"default_redirect_uri": "http://localhost",
+			"skip_authorization": 1,
+		}
 	).insert(ignore_permissions=True)
 	token = frappe.get_doc(
-		{"doctype": "OAuth Bearer Token", "client": client.name, "user": USERS["user"], "scopes": "all",
-		 "access_token": frappe.generate_hash(length=30), "expiration_time": now_datetime().replace(year=now_datetime().year + 1),
-		 "expires_in": 3600, "status": "Active"}
+		{
+			"doctype": "OAuth Bearer Token",
+			"client": client.name,
+			"user": USERS["user"],
+			"scopes": "all",
+			"access_token": frappe.generate_hash(length=30),
+			"expiration_time": now_datetime().replace(year=now_datetime().year + 1),
+			"expires_in": 3600,
+			"status": "Active",
+		}
 	).insert(ignore_permissions=True)
 	frappe.db.commit()
 	try:
@@ -150,7 +163,12 @@ def test_a_desk_session_can_read(api, session):
 
 def test_a_desk_session_must_send_the_csrf_token_to_write(api, session):
 	cookie, csrf = session
-	body = {"customer_name": "Cookie", "customer_email": "cookie@example.org", "scheduled_time": "2031-01-01T10:00:00Z", "status": "draft"}
+	body = {
+		"customer_name": "Cookie",
+		"customer_email": "cookie@example.org",
+		"scheduled_time": "2031-01-01T10:00:00Z",
+		"status": "draft",
+	}
 	refused = api.post(URL, headers=cookie, json=body)
 	assert refused.status_code == 403
 	assert "CSRF" in error_of(refused)["message"]
@@ -164,7 +182,16 @@ def test_a_desk_session_must_send_the_csrf_token_to_write(api, session):
 
 def test_a_user_with_neither_role_gets_403_on_the_list_and_create(api, keys):
 	assert api.get(URL, key=keys["nobody"]).status_code == 403
-	response = api.post(URL, key=keys["nobody"], json={"customer_name": "x", "customer_email": "x@example.org", "scheduled_time": "2031-01-01T10:00:00Z", "status": "draft"})
+	response = api.post(
+		URL,
+		key=keys["nobody"],
+		json={
+			"customer_name": "x",
+			"customer_email": "x@example.org",
+			"scheduled_time": "2031-01-01T10:00:00Z",
+			"status": "draft",
+		},
+	)
 	assert response.status_code == 403
 	assert error_of(response)["type"] == "permission_error"
 
@@ -177,9 +204,16 @@ def test_an_appointment_the_user_may_not_read_is_a_404(api, keys):
 
 
 def test_the_list_shows_only_what_user_permissions_allow(api, keys):
-	visible, hidden = commit([make(customer_email="visible@example.org"), make(customer_email="hidden@example.org")])
+	visible, hidden = commit(
+		[make(customer_email="visible@example.org"), make(customer_email="hidden@example.org")]
+	)
 	permission = frappe.get_doc(
-		{"doctype": "User Permission", "user": USERS["user"], "allow": "CRM Appointment", "for_value": visible.name}
+		{
+			"doctype": "User Permission",
+			"user": USERS["user"],
+			"allow": "CRM Appointment",
+			"for_value": visible.name,
+		}
 	).insert(ignore_permissions=True)
 	frappe.db.commit()
 	try:
@@ -198,13 +232,26 @@ def test_if_owner_rules_limit_a_user_to_their_own(api, keys):
 	theirs = commit(make(customer_email="others@example.org"))
 	# What Role Permissions Manager does when an admin ticks "Only If Creator" for the role.
 	setup_custom_perms("CRM Appointment")
-	frappe.db.set_value("Custom DocPerm", {"parent": "CRM Appointment", "role": "CRM Appointment User"}, "if_owner", 1)
+	frappe.db.set_value(
+		"Custom DocPerm", {"parent": "CRM Appointment", "role": "CRM Appointment User"}, "if_owner", 1
+	)
 	frappe.clear_cache(doctype="CRM Appointment")
 	frappe.db.commit()
 	try:
-		mine = api.post(URL, key=keys["user"], json={"customer_name": "Mine", "customer_email": "mine@example.org", "scheduled_time": "2031-01-01T10:00:00Z", "status": "draft"})
+		mine = api.post(
+			URL,
+			key=keys["user"],
+			json={
+				"customer_name": "Mine",
+				"customer_email": "mine@example.org",
+				"scheduled_time": "2031-01-01T10:00:00Z",
+				"status": "draft",
+			},
+		)
 		assert mine.status_code == 200
-		listed = [o["id"] for o in api.get(URL, key=keys["user"], query_string={"limit": 100}).get_json()["data"]]
+		listed = [
+			o["id"] for o in api.get(URL, key=keys["user"], query_string={"limit": 100}).get_json()["data"]
+		]
 		assert listed == [mine.get_json()["id"]]
 		assert api.get(f"{URL}/{theirs.name}", key=keys["user"]).status_code == 404
 	finally:
@@ -244,4 +291,8 @@ def test_the_openapi_document_is_served_without_credentials(api):
 	assert response.status_code == 200
 	document = response.get_json()
 	assert document["openapi"].startswith("3.1")
-	assert set(document["paths"]) == {"/api/crm/appointment", "/api/crm/appointment/{id}", "/api/crm/openapi.json"}
+	assert set(document["paths"]) == {
+		"/api/crm/appointment",
+		"/api/crm/appointment/{id}",
+		"/api/crm/openapi.json",
+	}

@@ -8,7 +8,7 @@ import frappe
 import pytest
 
 from tests.factories import commit, make
-from tests.http import error_of
+from tests.http import OBJECT_KEYS, error_of
 
 URL = "/api/crm/appointment"
 # The API document's create example, with a time that is in the future.
@@ -18,22 +18,6 @@ EXAMPLE = {
 	"status": "draft",
 	"customer_email": "jane@example.com",
 }
-OBJECT_KEYS = [
-	"id",
-	"created_at",
-	"updated_at",
-	"customer_name",
-	"customer_phone_number",
-	"customer_skype",
-	"customer_details",
-	"scheduled_time",
-	"status",
-	"calendar_event",
-	"customer_email",
-	"appointment_with",
-	"party",
-	"duration",
-]
 UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
@@ -75,7 +59,9 @@ def test_scheduled_time_takes_any_offset_and_comes_back_in_utc(api, keys, given,
 
 
 def test_every_field_round_trips(api, keys):
-	contact = commit(frappe.get_doc({"doctype": "Contact", "first_name": "Round", "last_name": "Trip"}).insert())
+	contact = commit(
+		frappe.get_doc({"doctype": "Contact", "first_name": "Round", "last_name": "Trip"}).insert()
+	)
 	body = {
 		**EXAMPLE,
 		"customer_phone_number": "+1 (555) 010-0199",
@@ -101,7 +87,11 @@ def test_a_missing_required_field_is_a_400_naming_it(api, keys, missing):
 	body = {k: v for k, v in EXAMPLE.items() if k != missing}
 	response = api.post(URL, key=keys["manager"], json=body)
 	assert response.status_code == 400
-	assert error_of(response) | {"message": ""} == {"type": "invalid_request_error", "message": "", "param": missing}
+	assert error_of(response) | {"message": ""} == {
+		"type": "invalid_request_error",
+		"message": "",
+		"param": missing,
+	}
 
 
 @pytest.mark.parametrize("field", ["id", "created_at", "updated_at"])
@@ -164,7 +154,11 @@ def test_the_controllers_field_rules_answer_400_naming_the_field(api, keys, fiel
 
 
 def test_a_scheduled_appointment_in_the_past_is_a_400_on_scheduled_time(api, keys):
-	response = api.post(URL, key=keys["manager"], json={**EXAMPLE, "status": "scheduled", "scheduled_time": "2020-01-01T10:00:00Z"})
+	response = api.post(
+		URL,
+		key=keys["manager"],
+		json={**EXAMPLE, "status": "scheduled", "scheduled_time": "2020-01-01T10:00:00Z"},
+	)
 	assert response.status_code == 400
 	assert error_of(response)["param"] == "scheduled_time"
 

@@ -33,7 +33,9 @@ def test_a_retry_with_the_same_key_returns_the_first_response_and_creates_nothin
 
 def test_the_same_key_with_another_body_is_a_409(api, keys):
 	api.post(URL, key=keys["user"], json=BODY, headers={"Idempotency-Key": "retry-2"})
-	response = api.post(URL, key=keys["user"], json={**BODY, "customer_name": "Other"}, headers={"Idempotency-Key": "retry-2"})
+	response = api.post(
+		URL, key=keys["user"], json={**BODY, "customer_name": "Other"}, headers={"Idempotency-Key": "retry-2"}
+	)
 	assert response.status_code == 409
 	assert error_of(response)["type"] == "conflict_error"
 	assert count() == 1
@@ -63,7 +65,9 @@ def test_two_identical_requests_at_the_same_moment_create_one_appointment(api, k
 	def send():
 		barrier.wait()
 		results.append(
-			Api(site).post(URL, key=keys["user"], json=BODY, headers={"Idempotency-Key": "race-1"}, refresh=False)
+			Api(site).post(
+				URL, key=keys["user"], json=BODY, headers={"Idempotency-Key": "race-1"}, refresh=False
+			)
 		)
 
 	threads = [threading.Thread(target=send) for _ in range(4)]

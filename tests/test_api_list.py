@@ -52,16 +52,28 @@ def test_pages_do_not_overlap(api, keys, five):
 	total = api.get(URL, key=keys["manager"]).get_json()["total"]
 	seen = []
 	for offset in range(0, total, 2):
-		seen += [o["id"] for o in api.get(URL, key=keys["manager"], query_string={"limit": 2, "offset": offset}).get_json()["data"]]
+		seen += [
+			o["id"]
+			for o in api.get(
+				URL, key=keys["manager"], query_string={"limit": 2, "offset": offset}
+			).get_json()["data"]
+		]
 	assert len(seen) == len(set(seen)) == total
 
 
 def test_filter_by_status_one_or_several(api, keys):
-	commit([make(status="draft", customer_email="f1@example.org"), make(status="scheduled", customer_email="f2@example.org"),
-		make(status="completed", scheduled_time=past(), customer_email="f3@example.org")])
+	commit(
+		[
+			make(status="draft", customer_email="f1@example.org"),
+			make(status="scheduled", customer_email="f2@example.org"),
+			make(status="completed", scheduled_time=past(), customer_email="f3@example.org"),
+		]
+	)
 	one = ours(api.get(URL, key=keys["manager"], query_string={"status": "scheduled", "limit": 100}))
 	assert [o["customer_email"] for o in one] == ["f2@example.org"]
-	several = ours(api.get(URL, key=keys["manager"], query_string={"status": "draft,completed", "limit": 100}))
+	several = ours(
+		api.get(URL, key=keys["manager"], query_string={"status": "draft,completed", "limit": 100})
+	)
 	assert sorted(o["customer_email"] for o in several) == ["f1@example.org", "f3@example.org"]
 
 
@@ -71,12 +83,18 @@ def test_filter_by_customer_email_ignores_case(api, keys, five):
 
 
 def test_filter_by_scheduled_time_window(api, keys):
-	commit([
-		make(customer_email="w1@example.org", scheduled_time="2031-05-01 10:00:00"),
-		make(customer_email="w2@example.org", scheduled_time="2031-05-02 10:00:00"),
-	])
+	commit(
+		[
+			make(customer_email="w1@example.org", scheduled_time="2031-05-01 10:00:00"),
+			make(customer_email="w2@example.org", scheduled_time="2031-05-02 10:00:00"),
+		]
+	)
 	# The test site is on UTC+05:30: 2031-05-01 10:00 there is 04:30 UTC.
-	body = api.get(URL, key=keys["manager"], query_string={"scheduled_from": "2031-05-01T04:30:00Z", "scheduled_to": "2031-05-02T04:30:00Z"}).get_json()
+	body = api.get(
+		URL,
+		key=keys["manager"],
+		query_string={"scheduled_from": "2031-05-01T04:30:00Z", "scheduled_to": "2031-05-02T04:30:00Z"},
+	).get_json()
 	assert [o["customer_email"] for o in body["data"]] == ["w1@example.org"]
 
 
@@ -84,7 +102,9 @@ def test_filter_by_party_kind_and_party(api, keys):
 	contact = commit(frappe.get_doc({"doctype": "Contact", "first_name": "Filter"}).insert())
 	try:
 		commit(make(customer_email="p1@example.org", appointment_with="Contact", party=contact.name))
-		body = api.get(URL, key=keys["manager"], query_string={"appointment_with": "Contact", "party": contact.name}).get_json()
+		body = api.get(
+			URL, key=keys["manager"], query_string={"appointment_with": "Contact", "party": contact.name}
+		).get_json()
 		assert [o["customer_email"] for o in body["data"]] == ["p1@example.org"]
 	finally:
 		frappe.db.delete("CRM Appointment", {"party": contact.name})

@@ -17,7 +17,11 @@ def bench(*args):
 	admin = ["--db-root-username", os.environ["CRM_DB_ADMIN_USER"], "--db-root-password", password]
 	return subprocess.run(
 		["bench", *args, *(admin if args[0] in ("new-site", "drop-site") else [])],
-		cwd=os.environ["FRAPPE_BENCH"], capture_output=True, text=True, timeout=900, check=True,
+		cwd=os.environ["FRAPPE_BENCH"],
+		capture_output=True,
+		text=True,
+		timeout=900,
+		check=True,
 	)
 
 
@@ -30,7 +34,9 @@ def site_without_the_app():
 		yield name
 	finally:
 		bench("drop-site", name, "--force", "--no-backup")
-		subprocess.run(["rm", "-rf", os.path.join(os.environ["FRAPPE_BENCH"], "archived_sites", name)], check=False)
+		subprocess.run(
+			["rm", "-rf", os.path.join(os.environ["FRAPPE_BENCH"], "archived_sites", name)], check=False
+		)
 
 
 def test_a_site_without_the_app_answers_404_on_the_routes(api, keys, site_without_the_app):
@@ -39,4 +45,8 @@ def test_a_site_without_the_app_answers_404_on_the_routes(api, keys, site_withou
 	other = Api(site_without_the_app)
 	for path in ("/api/crm/appointment", "/api/crm/appointment/appointment_x", "/api/crm/openapi.json"):
 		response = other.get(path)
-		assert response.status_code == 404, (path, response.status_code, response.get_data(as_text=True)[:200])
+		assert response.status_code == 404, (
+			path,
+			response.status_code,
+			response.get_data(as_text=True)[:200],
+		)

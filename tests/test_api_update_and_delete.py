@@ -69,7 +69,11 @@ def test_editing_a_final_appointment_is_a_409_except_its_notes(api, keys):
 	doc = commit(make(status="completed", scheduled_time="2020-01-01 10:00:00"))
 	refused = api.patch(f"{URL}/{doc.name}", key=keys["user"], json={"customer_name": "Changed"})
 	assert refused.status_code == 409
-	assert error_of(refused) | {"message": ""} == {"type": "conflict_error", "message": "", "param": "customer_name"}
+	assert error_of(refused) | {"message": ""} == {
+		"type": "conflict_error",
+		"message": "",
+		"param": "customer_name",
+	}
 	notes = api.patch(f"{URL}/{doc.name}", key=keys["user"], json={"customer_details": "Went well."})
 	assert notes.status_code == 200
 	assert notes.get_json()["customer_details"] == "Went well."
@@ -92,7 +96,10 @@ def test_a_stale_if_match_is_a_412_and_changes_nothing(api, keys, scheduled):
 def test_the_current_if_match_lets_the_patch_through_and_gives_a_new_etag(api, keys, scheduled):
 	current = api.get(f"{URL}/{scheduled.name}", key=keys["user"]).headers["ETag"]
 	response = api.patch(
-		f"{URL}/{scheduled.name}", key=keys["user"], json={"customer_name": "New"}, headers={"If-Match": current}
+		f"{URL}/{scheduled.name}",
+		key=keys["user"],
+		json={"customer_name": "New"},
+		headers={"If-Match": current},
 	)
 	assert response.status_code == 200
 	assert response.headers["ETag"] != current
@@ -108,7 +115,9 @@ def test_delete_answers_with_the_id_and_keeps_a_restorable_copy(api, keys, sched
 	assert response.status_code == 200
 	assert response.get_json() == {"id": scheduled.name, "deleted": True}
 	assert not frappe.db.exists("CRM Appointment", scheduled.name)
-	assert frappe.db.exists("Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": scheduled.name})
+	assert frappe.db.exists(
+		"Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": scheduled.name}
+	)
 
 
 def test_a_second_delete_is_a_404(api, keys, scheduled):

@@ -6,7 +6,7 @@ import frappe
 import pytest
 from frappe.utils import get_datetime
 
-from tests.factories import future, in_status, let_time_pass, make, stored
+from tests.factories import future, let_time_pass, make, stored
 
 
 def event_of(doc):
@@ -23,9 +23,14 @@ def test_a_live_appointment_gets_an_event_from_its_start_and_duration(status):
 	start = future(days=2)
 	doc = make(status=status, scheduled_time=start, duration=45)
 	event = event_of(doc)
-	assert (get_datetime(event.starts_on), get_datetime(event.ends_on)) == (start, start + timedelta(minutes=45))
+	assert (get_datetime(event.starts_on), get_datetime(event.ends_on)) == (
+		start,
+		start + timedelta(minutes=45),
+	)
 	assert event.status == "Open"
-	assert ("CRM Appointment", doc.name) in [(p.reference_doctype, p.reference_docname) for p in event.event_participants]
+	assert ("CRM Appointment", doc.name) in [
+		(p.reference_doctype, p.reference_docname) for p in event.event_participants
+	]
 
 
 def test_scheduling_a_draft_creates_the_event():
@@ -36,7 +41,13 @@ def test_scheduling_a_draft_creates_the_event():
 
 
 def test_the_party_is_a_participant():
-	contact = frappe.get_doc({"doctype": "Contact", "first_name": "Party", "email_ids": [{"email_id": "party@example.org", "is_primary": 1}]}).insert()
+	contact = frappe.get_doc(
+		{
+			"doctype": "Contact",
+			"first_name": "Party",
+			"email_ids": [{"email_id": "party@example.org", "is_primary": 1}],
+		}
+	).insert()
 	doc = make(status="scheduled", appointment_with="Contact", party=contact.name)
 	participants = [(p.reference_doctype, p.reference_docname) for p in event_of(doc).event_participants]
 	assert ("Contact", contact.name) in participants
@@ -53,7 +64,10 @@ def test_rescheduling_moves_the_event():
 	assert get_datetime(moved.starts_on) == new_start
 
 
-@pytest.mark.parametrize(("status", "event_status"), [("cancelled", "Cancelled"), ("no_show", "Cancelled"), ("completed", "Closed")])
+@pytest.mark.parametrize(
+	("status", "event_status"),
+	[("cancelled", "Cancelled"), ("no_show", "Cancelled"), ("completed", "Closed")],
+)
 def test_closing_the_appointment_closes_or_cancels_the_event(status, event_status):
 	doc = make(status="scheduled")
 	if status != "cancelled":

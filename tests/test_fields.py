@@ -76,7 +76,10 @@ def test_customer_email_must_be_one_valid_address(value):
 
 
 def test_customer_email_is_stored_trimmed_and_lower_case():
-	assert stored(make(customer_email="  Ada.Lovelace@Example.COM "), "customer_email") == "ada.lovelace@example.com"
+	assert (
+		stored(make(customer_email="  Ada.Lovelace@Example.COM "), "customer_email")
+		== "ada.lovelace@example.com"
+	)
 
 
 # -- customer_phone_number ----------------------------------------------------------------------
@@ -87,7 +90,9 @@ def test_phone_numbers_with_digits_spaces_and_punctuation_are_accepted(value):
 	assert stored(make(customer_phone_number=value), "customer_phone_number") == value
 
 
-@pytest.mark.parametrize("value", ["555-CALL-NOW", "+1 555 0100 ext 4", "555#100", "555_0100", "()-+", "<script>"])
+@pytest.mark.parametrize(
+	"value", ["555-CALL-NOW", "+1 555 0100 ext 4", "555#100", "555_0100", "()-+", "<script>"]
+)
 def test_phone_numbers_with_other_characters_are_refused(value):
 	refused("customer_phone_number", customer_phone_number=value)
 
@@ -101,7 +106,13 @@ def test_phone_number_is_optional_and_blank_means_unset():
 
 def test_optional_fields_left_out_are_null():
 	doc = make()
-	for fieldname in ("customer_phone_number", "customer_skype", "customer_details", "appointment_with", "party"):
+	for fieldname in (
+		"customer_phone_number",
+		"customer_skype",
+		"customer_details",
+		"appointment_with",
+		"party",
+	):
 		assert stored(doc, fieldname) is None, fieldname
 
 

@@ -19,7 +19,9 @@ def queued_for(doc):
 		fields=["minutes_before", "state", "email_queue", "scheduled_time"],
 		order_by="minutes_before desc",
 	)
-	emails = frappe.get_all("Email Queue", filters={"reference_doctype": "CRM Appointment", "reference_name": doc.name})
+	emails = frappe.get_all(
+		"Email Queue", filters={"reference_doctype": "CRM Appointment", "reference_name": doc.name}
+	)
 	return rows, emails
 
 
@@ -70,7 +72,9 @@ def test_reminders_missed_while_the_scheduler_was_down_go_out_late_but_only_the_
 def test_only_scheduled_and_confirmed_appointments_are_reminded(committed, start, status):
 	if status == "completed" or status == "no_show":
 		doc = commit(make(status="scheduled", scheduled_time=start))
-		frappe.db.set_value("CRM Appointment", doc.name, "status", "Completed" if status == "completed" else "No Show")
+		frappe.db.set_value(
+			"CRM Appointment", doc.name, "status", "Completed" if status == "completed" else "No Show"
+		)
 	elif status == "cancelled":
 		doc = make(status="draft", scheduled_time=start)
 		doc.status = "cancelled"
@@ -83,7 +87,7 @@ def test_only_scheduled_and_confirmed_appointments_are_reminded(committed, start
 
 
 def test_confirmed_appointments_are_reminded(committed, start):
-	doc = commit(make(status="confirmed", scheduled_time=start))
+	commit(make(status="confirmed", scheduled_time=start))
 	assert send_due_reminders(now=start - timedelta(hours=23)) == 1
 
 
@@ -139,7 +143,9 @@ def test_the_reminder_goes_to_the_customer_owner_and_assignees(committed, start,
 	send_due_reminders(now=start - timedelta(hours=23))
 	(row,), _ = queued_for(booked)
 	email = frappe.get_doc("Email Queue", row.email_queue)
-	assert sorted(r.recipient for r in email.recipients) == sorted(["rem@example.org", USERS["manager"], USERS["user"]])
+	assert sorted(r.recipient for r in email.recipients) == sorted(
+		["rem@example.org", USERS["manager"], USERS["user"]]
+	)
 	frappe.db.delete("ToDo", {"reference_name": booked.name})
 	frappe.db.commit()
 
@@ -155,7 +161,9 @@ def test_the_email_is_on_the_appointments_timeline_and_names_the_time_zone(booke
 
 
 def invitation_of(doc) -> vobject.base.Component:
-	email = frappe.get_last_doc("Email Queue", filters={"reference_name": doc.name, "communication": ("is", "set")})
+	email = frappe.get_last_doc(
+		"Email Queue", filters={"reference_name": doc.name, "communication": ("is", "set")}
+	)
 	raw = email.message
 	assert "appointment.ics" in raw
 	import email as email_lib
@@ -174,7 +182,9 @@ def test_the_invitation_is_valid_icalendar_in_utc(booked, start):
 	assert calendar.method.value == "REQUEST"
 	assert event.uid.value.startswith(booked.name + "@")
 	assert event.sequence.value == "0"
-	utc_start = start.replace(tzinfo=__import__("zoneinfo").ZoneInfo("Asia/Kolkata")).astimezone(__import__("datetime").timezone.utc)
+	utc_start = start.replace(tzinfo=__import__("zoneinfo").ZoneInfo("Asia/Kolkata")).astimezone(
+		__import__("datetime").timezone.utc
+	)
 	assert event.dtstart.value == utc_start
 	assert event.dtend.value - event.dtstart.value == timedelta(minutes=30)
 	assert event.attendee.value == "mailto:rem@example.org"

@@ -120,7 +120,9 @@ def test_a_new_appointment_cannot_start_cancelled():
 	with pytest.raises(InvalidFieldError) as error:
 		make(status="cancelled")
 	assert error.value.fieldname == "status"
-	assert frappe.db.count("CRM Appointment", {"customer_email": "ada@example.com", "status": "Cancelled"}) == 0
+	assert (
+		frappe.db.count("CRM Appointment", {"customer_email": "ada@example.com", "status": "Cancelled"}) == 0
+	)
 
 
 def test_a_new_appointment_is_a_draft_unless_told_otherwise():

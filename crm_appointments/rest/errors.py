@@ -1,6 +1,6 @@
 """The one error shape of the REST API, and how every failure becomes it.
 
-    {"error": {"type": "invalid_request_error", "message": "...", "param": "customer_email"}}
+{"error": {"type": "invalid_request_error", "message": "...", "param": "customer_email"}}
 """
 
 import html

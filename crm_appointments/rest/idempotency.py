@@ -98,4 +98,6 @@ def release(claim: Claim):
 
 def delete_expired():
 	"""Daily: forget keys older than KEEP_HOURS."""
-	frappe.db.sql(f"delete from `{TABLE}` where creation < %s", add_to_date(now_datetime(), hours=-KEEP_HOURS))
+	frappe.db.sql(
+		f"delete from `{TABLE}` where creation < %s", add_to_date(now_datetime(), hours=-KEEP_HOURS)
+	)

@@ -86,7 +86,13 @@ def _query_param(param: schema.QueryParam) -> dict:
 	if param.name == "status":
 		values = "|".join(schema.FIELDS_BY_NAME["status"].enum)
 		out["pattern"] = rf"^\s*({values})\s*(,\s*({values})\s*)*$"
-	return {"name": param.name, "in": "query", "required": False, "description": param.description, "schema": out}
+	return {
+		"name": param.name,
+		"in": "query",
+		"required": False,
+		"description": param.description,
+		"schema": out,
+	}
 
 
 ID_PARAM = {
@@ -163,7 +169,9 @@ def document() -> dict:
 						"required": True,
 						"content": {JSON: {"schema": {"$ref": "#/components/schemas/AppointmentUpdate"}}},
 					},
-					"responses": _responses(_object_ok("The updated appointment"), 400, 403, 404, 409, 412, 413),
+					"responses": _responses(
+						_object_ok("The updated appointment"), 400, 403, 404, 409, 412, 413
+					),
 				},
 				"delete": {
 					"operationId": "deleteAppointment",
@@ -185,7 +193,12 @@ def document() -> dict:
 					"operationId": "getOpenApi",
 					"summary": "This document",
 					"security": [],
-					"responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {"type": "object"}}}}},
+					"responses": {
+						"200": {
+							"description": "OpenAPI 3.1",
+							"content": {JSON: {"schema": {"type": "object"}}},
+						}
+					},
 				}
 			},
 		},

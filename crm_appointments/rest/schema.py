@@ -8,6 +8,7 @@ allowed moves, ...) are the controller's; this module only checks shapes and tra
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+
 from frappe.utils import validate_email_address
 
 from crm_appointments.crm_appointments import status_workflow as workflow
@@ -36,20 +37,40 @@ class ApiField:
 # In the API document's order, then the extensions.
 FIELDS = (
 	ApiField("customer_name", required=True, max_length=controller.MAX_DATA_LENGTH),
-	ApiField("customer_phone_number", max_length=controller.MAX_DATA_LENGTH,
-		description="Digits, spaces and + - ( ) . only."),
+	ApiField(
+		"customer_phone_number",
+		max_length=controller.MAX_DATA_LENGTH,
+		description="Digits, spaces and + - ( ) . only.",
+	),
 	ApiField("customer_skype", max_length=controller.MAX_DATA_LENGTH),
 	ApiField("customer_details", description="Plain-text notes; stay editable after the appointment closes."),
-	ApiField("scheduled_time", required=True, format="date-time",
-		description="ISO 8601 with Z or an offset; without one, the site's time zone. Returned in UTC."),
-	ApiField("status", required=True, enum=workflow.VALUES,
-		description="Moves allowed: " + "; ".join(f"{k} -> {', '.join(v) or 'none'}" for k, v in workflow.MOVES.items())),
+	ApiField(
+		"scheduled_time",
+		required=True,
+		format="date-time",
+		description="ISO 8601 with Z or an offset; without one, the site's time zone. Returned in UTC.",
+	),
+	ApiField(
+		"status",
+		required=True,
+		enum=workflow.VALUES,
+		description="Moves allowed: "
+		+ "; ".join(f"{k} -> {', '.join(v) or 'none'}" for k, v in workflow.MOVES.items()),
+	),
 	ApiField("calendar_event", description="The Frappe Event the app keeps in step; set by the app only."),
 	ApiField("customer_email", required=True, format="email", max_length=controller.MAX_DATA_LENGTH),
-	ApiField("appointment_with", description="The kind of party: Contact, Lead, Customer, CRM Lead or CRM Deal."),
+	ApiField(
+		"appointment_with", description="The kind of party: Contact, Lead, Customer, CRM Lead or CRM Deal."
+	),
 	ApiField("party", description="The name of an existing record of the kind in appointment_with."),
-	ApiField("duration", type="integer", minimum=controller.MIN_DURATION, maximum=controller.MAX_DURATION,
-		extension=True, description="Minutes; default 30."),
+	ApiField(
+		"duration",
+		type="integer",
+		minimum=controller.MIN_DURATION,
+		maximum=controller.MAX_DURATION,
+		extension=True,
+		description="Minutes; default 30.",
+	),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 READ_ONLY = ("id", "created_at", "updated_at")
@@ -69,8 +90,14 @@ class QueryParam:
 
 
 LIST_PARAMS = (
-	QueryParam("limit", "integer", minimum=1, maximum=100, default=20,
-		description="Maximum number of objects to return."),
+	QueryParam(
+		"limit",
+		"integer",
+		minimum=1,
+		maximum=100,
+		default=20,
+		description="Maximum number of objects to return.",
+	),
 	QueryParam("offset", "integer", minimum=0, default=0, description="Number of objects to skip."),
 	QueryParam("status", description="One status or a comma-separated list, e.g. scheduled,confirmed."),
 	QueryParam("customer_email", format="email", description="Exact address (case does not matter)."),
@@ -84,12 +111,11 @@ LIST_PARAMS_BY_NAME = {p.name: p for p in LIST_PARAMS}
 
 # -- time ---------------------------------------------------------------------------------------
 
-ISO_DATETIME = re.compile(
-	r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?$"
-)
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
 MIN_YEAR, MAX_YEAR = 1900, 9998
+
 
 def parse_datetime(value, param: str) -> datetime:
 	"""ISO 8601 in, a naive datetime in the site's time zone (how Frappe stores them) out."""
@@ -197,7 +223,9 @@ def parse_list_params(args) -> tuple[int, int, list]:
 			raise ApiError(400, f"{param.name} must be a whole number.", param.name)
 		value = int(raw)
 		if value < param.minimum or (param.maximum is not None and value > param.maximum):
-			bounds = f"from {param.minimum} to {param.maximum}" if param.maximum else f"at least {param.minimum}"
+			bounds = (
+				f"from {param.minimum} to {param.maximum}" if param.maximum else f"at least {param.minimum}"
+			)
 			raise ApiError(400, f"{param.name} must be {bounds}.", param.name)
 		return value
 

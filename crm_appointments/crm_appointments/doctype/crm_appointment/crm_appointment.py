@@ -180,7 +180,9 @@ class CRMAppointment(Document):
 		if not PHONE_PATTERN.match(phone) or not re.search(r"\d", phone):
 			self.throw_invalid(
 				"customer_phone_number",
-				_("Customer Phone Number may contain only digits, spaces and + - ( ) ., and at least one digit."),
+				_(
+					"Customer Phone Number may contain only digits, spaces and + - ( ) ., and at least one digit."
+				),
 			)
 		self.validate_length("customer_phone_number")
 
@@ -189,7 +191,8 @@ class CRMAppointment(Document):
 			value = self.get(fieldname)
 			if value and CONTROL_CHARACTERS.search(value):
 				self.throw_invalid(
-					fieldname, _("{0} must be a single line of text.").format(_(self.meta.get_label(fieldname)))
+					fieldname,
+					_("{0} must be a single line of text.").format(_(self.meta.get_label(fieldname))),
 				)
 			self.validate_length(fieldname)
 
@@ -209,7 +212,9 @@ class CRMAppointment(Document):
 			if self.appointment_with not in allowed:
 				self.throw_invalid(
 					"appointment_with",
-					_("Appointment With must be one of: {0}.").format(", ".join(allowed) or _("none on this site")),
+					_("Appointment With must be one of: {0}.").format(
+						", ".join(allowed) or _("none on this site")
+					),
 				)
 		if self.party:
 			if not self.appointment_with:
@@ -217,7 +222,9 @@ class CRMAppointment(Document):
 			if not frappe.db.exists(self.appointment_with, self.party):
 				self.throw_invalid(
 					"party",
-					_("{0} {1} does not exist.").format(_(self.appointment_with), frappe.bold(escape(self.party))),
+					_("{0} {1} does not exist.").format(
+						_(self.appointment_with), frappe.bold(escape(self.party))
+					),
 				)
 
 	def validate_calendar_event(self):
@@ -226,7 +233,9 @@ class CRMAppointment(Document):
 			return
 		before = None if self.is_new() else self.get_doc_before_save()
 		if (self.calendar_event or None) != ((before.calendar_event or None) if before else None):
-			self.throw_invalid("calendar_event", _("Calendar Event is kept in step by the app and cannot be set."))
+			self.throw_invalid(
+				"calendar_event", _("Calendar Event is kept in step by the app and cannot be set.")
+			)
 
 	def validate_scheduled_time(self):
 		if not self.scheduled_time:
@@ -243,10 +252,16 @@ class CRMAppointment(Document):
 		duration = self.duration
 		if isinstance(duration, str) and re.fullmatch(r"\s*\d+\s*", duration):
 			duration = int(duration)
-		if not isinstance(duration, int) or isinstance(duration, bool) or not (MIN_DURATION <= duration <= MAX_DURATION):
+		if (
+			not isinstance(duration, int)
+			or isinstance(duration, bool)
+			or not (MIN_DURATION <= duration <= MAX_DURATION)
+		):
 			self.throw_invalid(
 				"duration",
-				_("Duration must be a whole number of minutes from {0} to {1}.").format(MIN_DURATION, MAX_DURATION),
+				_("Duration must be a whole number of minutes from {0} to {1}.").format(
+					MIN_DURATION, MAX_DURATION
+				),
 			)
 		self.duration = duration
 
