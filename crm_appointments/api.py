@@ -122,10 +122,7 @@ def serve(handlers: dict, *args, public: bool = False) -> Response:
 		return handlers[method](*args)
 	except Exception as exc:
 		frappe.db.rollback()
-		error = errors.from_exception(exc)
-		if error.status == 405:
-			error.headers.update(allow(handlers))
-		return errors.error_response(error)
+		return errors.error_response(errors.from_exception(exc))
 
 
 def allow(handlers: dict) -> dict:
@@ -154,18 +151,19 @@ def load(id: str, for_update: bool = False):
 	"""The appointment, if it exists and the user may read it; otherwise 404 (so ids do not leak).
 
 	Reads take the row with one plain query; writes load (and lock) the full document."""
+	not_found = ApiError(404, f"No appointment with id {id}.", "id")
 	if for_update:
 		try:
 			doc = frappe.get_doc(DOCTYPE, id, for_update=True)
 		except frappe.DoesNotExistError:
-			raise ApiError(404, f"No appointment with id {id}.", "id") from None
+			raise not_found from None
 	else:
 		rows = frappe.db.sql(f"select * from `tab{DOCTYPE}` where name = %s", id, as_dict=True)
 		if not rows:
-			raise ApiError(404, f"No appointment with id {id}.", "id")
+			raise not_found
 		doc = frappe.get_doc({**rows[0], "doctype": DOCTYPE})
 	if not doc.has_permission("read"):
-		raise ApiError(404, f"No appointment with id {id}.", "id")
+		raise not_found
 	return doc
 
 

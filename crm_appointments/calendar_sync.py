@@ -5,8 +5,6 @@ appointment as participants) and links it in `calendar_event`; rescheduling move
 no_show cancel it; completed closes it; deleting the appointment deletes it. A draft has none.
 """
 
-from datetime import timedelta
-
 import frappe
 from frappe.utils import get_datetime
 
@@ -35,11 +33,10 @@ def existing_event(appointment):
 
 def upsert_event(appointment):
 	event = existing_event(appointment) or frappe.new_doc("Event")
-	start = get_datetime(appointment.scheduled_time)
 	wanted = {
 		"subject": ics.appointment_summary(appointment),
-		"starts_on": start,
-		"ends_on": start + timedelta(minutes=appointment.duration or 30),
+		"starts_on": get_datetime(appointment.scheduled_time),
+		"ends_on": appointment.end_time(),
 		"event_type": "Public",
 		"event_category": "Meeting",
 		"status": "Open",

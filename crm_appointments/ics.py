@@ -5,13 +5,13 @@ reschedule (and the cancellation), DTSTART/DTEND are in UTC. METHOD:REQUEST invi
 METHOD:CANCEL withdraws.
 """
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 import frappe
-from frappe.utils import get_datetime, get_url
+from frappe.utils import get_url
 
-from crm_appointments.timezones import site_zone
+from crm_appointments.timezones import as_utc
 
 PRODID = "-//crm_appointments//Frappe CRM Appointments//EN"
 
@@ -22,10 +22,7 @@ def uid(appointment) -> str:
 
 
 def _utc(value) -> str:
-	moment = get_datetime(value)
-	if moment.tzinfo is None:
-		moment = moment.replace(tzinfo=site_zone())
-	return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+	return as_utc(value).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _text(value) -> str:
@@ -56,8 +53,6 @@ def _fold(line: str) -> str:
 
 
 def invitation(appointment, organizer_email: str, cancel: bool = False) -> str:
-	start = get_datetime(appointment.scheduled_time)
-	end = start + timedelta(minutes=appointment.duration or 30)
 	lines = [
 		"BEGIN:VCALENDAR",
 		"VERSION:2.0",
@@ -68,8 +63,8 @@ def invitation(appointment, organizer_email: str, cancel: bool = False) -> str:
 		f"UID:{uid(appointment)}",
 		f"SEQUENCE:{appointment.calendar_sequence or 0}",
 		f"DTSTAMP:{_utc(datetime.now(timezone.utc))}",
-		f"DTSTART:{_utc(start)}",
-		f"DTEND:{_utc(end)}",
+		f"DTSTART:{_utc(appointment.scheduled_time)}",
+		f"DTEND:{_utc(appointment.end_time())}",
 		f"SUMMARY:{_text(appointment_summary(appointment))}",
 		f"DESCRIPTION:{_text(appointment.customer_details)}",
 		f"ORGANIZER:mailto:{organizer_email}",

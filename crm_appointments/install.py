@@ -7,11 +7,12 @@ ROLES = ("CRM Appointment Manager", "CRM Appointment User")
 
 def after_install():
 	make_roles()
-	install_templates()
-	make_default_settings()
+	make_default_settings()  # installs the templates it names
 
 
 def after_migrate():
+	from crm_appointments.appointment_mail import install_templates
+
 	make_roles()
 	install_templates()
 
@@ -19,7 +20,7 @@ def after_migrate():
 def make_default_settings():
 	"""Reminders a day and an hour before, from the app's own templates (once: an admin's later
 	changes, emptying the offsets included, are theirs to keep)."""
-	from crm_appointments.appointment_mail import CANCELLATION_TEMPLATE, REMINDER_TEMPLATE
+	from crm_appointments.appointment_mail import CANCELLATION_TEMPLATE, REMINDER_TEMPLATE, install_templates
 	from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 		DEFAULT_OFFSETS,
 	)
@@ -36,12 +37,6 @@ def make_default_settings():
 	settings.save()
 
 
-def install_templates():
-	from crm_appointments.appointment_mail import install_templates as install
-
-	install()
-
-
 def make_roles():
 	for role in ROLES:
 		if not frappe.db.exists("Role", role):
@@ -52,7 +47,9 @@ def make_roles():
 
 def before_uninstall():
 	"""Take the roles away with the app, from every user who had them."""
-	for name in ("CRM Appointment Reminder", "CRM Appointment Cancelled"):
+	from crm_appointments.appointment_mail import TEMPLATES
+
+	for name in TEMPLATES:
 		if frappe.db.exists("Email Template", name):
 			frappe.delete_doc("Email Template", name, ignore_permissions=True, force=True)
 	for role in ROLES:

@@ -19,6 +19,7 @@ import frappe
 from frappe.utils import get_datetime, now_datetime
 
 from crm_appointments import appointment_mail
+from crm_appointments.claims import insert_if_absent
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	reminder_offsets,
@@ -68,16 +69,24 @@ def due_reminders(now) -> dict:
 	return due
 
 
-def claim(appointment: str, minutes: int, scheduled_time, now) -> bool:
-	"""Atomically take (appointment, offset, start) for this run. False: someone already has it."""
+def claim(appointment: str, minutes: int, scheduled_time, now) -> str | None:
+	"""Atomically take (appointment, offset, start) for this run: the row's name, or None when
+	someone already has it."""
 	name = f"{appointment}:{minutes}:{get_datetime(scheduled_time):%Y%m%d%H%M%S}"
-	frappe.db.sql(
-		f"""insert ignore into `tab{REMINDER}`
-		(name, creation, modified, owner, modified_by, appointment, minutes_before, scheduled_time, state)
-		values (%s, %s, %s, 'Administrator', 'Administrator', %s, %s, %s, 'Queued')""",
-		(name, now, now, appointment, minutes, scheduled_time),
-	)
-	return frappe.db._cursor.rowcount == 1 and name
+	row = {
+		"name": name,
+		"creation": now,
+		"modified": now,
+		"owner": "Administrator",
+		"modified_by": "Administrator",
+	}
+	values = {
+		"appointment": appointment,
+		"minutes_before": minutes,
+		"scheduled_time": scheduled_time,
+		"state": "Queued",
+	}
+	return name if insert_if_absent(REMINDER, {**row, **values}) else None
 
 
 def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], now) -> bool:

@@ -1,9 +1,18 @@
 """The site's time zone: Frappe stores datetimes naive, in it."""
 
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from frappe.utils import get_system_timezone
+from frappe.utils import get_datetime, get_system_timezone
 
 
 def site_zone() -> ZoneInfo:
 	return ZoneInfo(get_system_timezone())
+
+
+def as_utc(value) -> datetime:
+	"""A stored datetime (naive, in the site's time zone) or an aware one, as an aware UTC datetime."""
+	moment = get_datetime(value)
+	if moment.tzinfo is None:
+		moment = moment.replace(tzinfo=site_zone())
+	return moment.astimezone(timezone.utc)

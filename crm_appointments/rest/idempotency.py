@@ -11,6 +11,7 @@ import json
 import frappe
 from frappe.utils import add_to_date, now_datetime
 
+from crm_appointments.claims import insert_if_absent, rows_affected
 from crm_appointments.rest.errors import ApiError
 
 DOCTYPE = "CRM API Idempotency Key"
@@ -29,25 +30,18 @@ def request_hash(method: str, path: str, body) -> str:
 	return hashlib.sha256(json.dumps([method, path, body], sort_keys=True).encode()).hexdigest()
 
 
-class Claim:
-	def __init__(self, name: str):
-		self.name = name
-
-
 def claim(key: str, fingerprint: str):
-	"""Claim `key` for this request. Returns (Claim, None) to go ahead, or (None, (status, body)) to replay."""
+	"""Claim `key` for this request. Returns (claim name, None) to go ahead, or (None, (status, body))
+	to replay the first response."""
 	if not key.strip() or len(key) > MAX_KEY_LENGTH:
 		raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", "Idempotency-Key")
 	name = _row_name(frappe.session.user, key)
 	now = now_datetime()
-	frappe.db.sql(
-		f"""insert ignore into `{TABLE}` (name, creation, modified, owner, modified_by, request_hash, state)
-		values (%s, %s, %s, %s, %s, %s, 'in_progress')""",
-		(name, now, now, frappe.session.user, frappe.session.user, fingerprint),
-	)
-	if frappe.db._cursor.rowcount == 1:
+	user = frappe.session.user
+	row = {"name": name, "creation": now, "modified": now, "owner": user, "modified_by": user}
+	if insert_if_absent(DOCTYPE, {**row, "request_hash": fingerprint, "state": "in_progress"}):
 		frappe.db.commit()
-		return Claim(name), None
+		return name, None
 
 	# Someone holds the key. End this transaction (and the shared lock the insert took), then read
 	# the committed row afresh: claims are committed before their work starts.
@@ -71,28 +65,28 @@ def claim(key: str, fingerprint: str):
 		where name=%s and state='in_progress' and modified < %s""",
 		(now, name, add_to_date(now, seconds=-ABANDONED_AFTER_SECONDS)),
 	)
-	if frappe.db._cursor.rowcount == 1:
+	if rows_affected() == 1:
 		frappe.db.commit()
-		return Claim(name), None
+		return name, None
 	frappe.db.rollback()
 	raise ApiError(
 		409, "A request with this Idempotency-Key is still in progress. Retry shortly.", "Idempotency-Key"
 	)
 
 
-def finish(claim: Claim, status: int, body: str):
+def finish(claim: str, status: int, body: str):
 	"""Store the response in the same transaction as the work it describes."""
 	frappe.db.sql(
 		f"""update `{TABLE}` set state='done', response_status=%s, response_body=%s, modified=%s
 		where name=%s""",
-		(status, body, now_datetime(), claim.name),
+		(status, body, now_datetime(), claim),
 	)
 
 
-def release(claim: Claim):
+def release(claim: str):
 	"""The request failed and wrote nothing: free the key so a retry runs again."""
 	frappe.db.rollback()
-	frappe.db.sql(f"delete from `{TABLE}` where name=%s", claim.name)
+	frappe.db.sql(f"delete from `{TABLE}` where name=%s", claim)
 	frappe.db.commit()
 
 

@@ -7,17 +7,21 @@ from crm_appointments.rest.errors import DEFAULT_MESSAGES, ERROR_TYPES
 JSON = "application/json"
 
 
+def _set(out: dict, **keywords) -> dict:
+	"""Add the JSON Schema keywords that have a value."""
+	out.update({key: value for key, value in keywords.items() if value is not None})
+	return out
+
+
 def _field_schema(field: schema.ApiField, nullable: bool) -> dict:
-	out = {"type": [field.type, "null"] if nullable else field.type}
-	for key, value in (
-		("format", field.format),
-		("maxLength", field.max_length),
-		("minimum", field.minimum),
-		("maximum", field.maximum),
-		("description", field.description or None),
-	):
-		if value is not None:
-			out[key] = value
+	out = _set(
+		{"type": [field.type, "null"] if nullable else field.type},
+		format=field.format,
+		maxLength=field.max_length,
+		minimum=field.minimum,
+		maximum=field.maximum,
+		description=field.description or None,
+	)
 	if field.enum:
 		out["enum"] = [*field.enum, None] if nullable else list(field.enum)
 	elif field.required and field.type == "string" and not field.format:
@@ -72,15 +76,13 @@ def _object_ok(description: str) -> dict:
 
 
 def _query_param(param: schema.QueryParam) -> dict:
-	out = {"type": param.type}
-	for key, value in (
-		("format", param.format),
-		("minimum", param.minimum),
-		("maximum", param.maximum),
-		("default", param.default),
-	):
-		if value is not None:
-			out[key] = value
+	out = _set(
+		{"type": param.type},
+		format=param.format,
+		minimum=param.minimum,
+		maximum=param.maximum,
+		default=param.default,
+	)
 	if param.type == "string" and not param.format:
 		out.update({"minLength": 1, "pattern": r"\S"})
 	if param.name == "status":

@@ -7,14 +7,14 @@ allowed moves, ...) are the controller's; this module only checks shapes and tra
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from frappe.utils import validate_email_address
 
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.rest.errors import ApiError
-from crm_appointments.timezones import site_zone
+from crm_appointments.timezones import as_utc, site_zone
 
 DOCTYPE = "CRM Appointment"
 MAX_BODY_BYTES = 1024 * 1024
@@ -140,9 +140,7 @@ def to_utc(value) -> str | None:
 	"""A stored (site time zone, naive) datetime as ISO 8601 UTC with Z."""
 	if value is None:
 		return None
-	if isinstance(value, str):
-		value = datetime.fromisoformat(value)
-	utc = value.replace(tzinfo=site_zone()).astimezone(timezone.utc)
+	utc = as_utc(value)
 	return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 

@@ -10,6 +10,7 @@ Every path that saves an appointment (the desk, the REST API, the ORM, Data Impo
 import re
 import secrets
 import string
+from datetime import timedelta
 
 import frappe
 from frappe import _
@@ -89,22 +90,19 @@ class CRMAppointment(Document):
 		self.save()
 
 	def _validate_links(self):
-		# Frappe checks links before `validate` runs; check ours first so their errors name the field.
+		# Frappe checks links on every insert and save, before `validate`: normalise the input and
+		# apply our link rules here, first, so their errors name the field. They are not repeated in
+		# `validate`.
 		self.normalise_fields()
 		self.validate_party()
 		self.validate_calendar_event()
 		super()._validate_links()
-
-	def before_validate(self):
-		self.normalise_fields()
 
 	def validate(self):
 		self.validate_customer_name()
 		self.validate_customer_email()
 		self.validate_phone_number()
 		self.validate_single_line_fields()
-		self.validate_party()
-		self.validate_calendar_event()
 		self.validate_scheduled_time()
 		self.validate_duration()
 		self.validate_status()
@@ -130,6 +128,10 @@ class CRMAppointment(Document):
 			or self.moved_from_live_to("cancelled")
 		):
 			self.calendar_sequence = cint(before.calendar_sequence) + 1
+
+	def end_time(self):
+		"""When the appointment ends: its start plus its duration."""
+		return get_datetime(self.scheduled_time) + timedelta(minutes=cint(self.duration))
 
 	def moved_from_live_to(self, status: str) -> bool:
 		before = self.get_doc_before_save()
