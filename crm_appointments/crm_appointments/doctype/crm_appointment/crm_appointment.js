@@ -11,23 +11,25 @@ const CRM_APPOINTMENT_MOVE_CAPTIONS = {
 };
 
 frappe.ui.form.on("CRM Appointment", {
-	setup(frm) {
-		frm.set_query("appointment_with", () => ({
-			query: "crm_appointments.crm_appointments.party.party_doctype_query",
-		}));
-	},
-
 	refresh(frm) {
 		if (frm.is_new()) return;
 		const moves = (frm.doc.__onload || {}).status_moves || [];
 		for (const status of moves) {
 			frm.add_custom_button(
 				CRM_APPOINTMENT_MOVE_CAPTIONS[status] || __(status),
-				() => crm_appointment_move(frm, status),
+				() =>
+					status === "Cancelled"
+						? crm_appointment_cancel(frm)
+						: crm_appointment_move(frm, status),
 				__("Status")
 			);
 		}
+		if (moves.length) {
+			frm.add_custom_button(__("Reschedule"), () => crm_appointment_reschedule(frm));
+		}
+		crm_appointment_add_links(frm);
 		crm_appointment_lock_if_final(frm, moves);
+		crm_appointment_show_reminders(frm);
 	},
 
 	appointment_with(frm) {
@@ -35,16 +37,87 @@ frappe.ui.form.on("CRM Appointment", {
 	},
 });
 
-function crm_appointment_move(frm, status) {
+// Save first when the form has unsaved edits, then call a controller method and reload.
+function crm_appointment_call(frm, method, args) {
 	const run = () =>
-		frm.call({ method: "move_to", doc: frm.doc, args: { status }, freeze: true }).then(() =>
-			frm.reload_doc()
+		frm
+			.call({ method, doc: frm.doc, args, freeze: true })
+			.then(() => frm.reload_doc());
+	return frm.is_dirty() ? frm.save().then(run) : run();
+}
+
+function crm_appointment_move(frm, status) {
+	return crm_appointment_call(frm, "move_to", { status });
+}
+
+function crm_appointment_cancel(frm) {
+	const dialog = new frappe.ui.Dialog({
+		title: __("Cancel Appointment"),
+		fields: [
+			{
+				fieldname: "reason",
+				fieldtype: "Small Text",
+				label: __("Reason"),
+				description: __("Optional. Kept in the appointment's timeline."),
+			},
+		],
+		primary_action_label: __("Cancel Appointment"),
+		primary_action({ reason }) {
+			dialog.hide();
+			crm_appointment_call(frm, "move_to", { status: "Cancelled", reason: reason || "" });
+		},
+	});
+	dialog.show();
+}
+
+function crm_appointment_reschedule(frm) {
+	const dialog = new frappe.ui.Dialog({
+		title: __("Reschedule"),
+		fields: [
+			{
+				fieldname: "scheduled_time",
+				fieldtype: "Datetime",
+				label: __("Scheduled Time"),
+				reqd: 1,
+				default: frm.doc.scheduled_time,
+			},
+			{
+				fieldname: "duration",
+				fieldtype: "Int",
+				label: __("Duration (minutes)"),
+				reqd: 1,
+				default: frm.doc.duration,
+			},
+		],
+		primary_action_label: __("Reschedule"),
+		primary_action(values) {
+			dialog.hide();
+			crm_appointment_call(frm, "reschedule", values);
+		},
+	});
+	dialog.show();
+}
+
+function crm_appointment_add_links(frm) {
+	if (frm.doc.appointment_with && frm.doc.party) {
+		frm.add_custom_button(
+			__(frm.doc.appointment_with),
+			() => frappe.set_route("Form", frm.doc.appointment_with, frm.doc.party),
+			__("View")
 		);
-	if (frm.is_dirty()) {
-		frm.save().then(run);
-	} else {
-		run();
 	}
+	if (frm.doc.calendar_event) {
+		frm.add_custom_button(
+			__("Calendar Event"),
+			() => frappe.set_route("Form", "Event", frm.doc.calendar_event),
+			__("View")
+		);
+	}
+	frm.add_custom_button(
+		__("Reminders"),
+		() => frappe.set_route("List", "CRM Appointment Reminder", { appointment: frm.doc.name }),
+		__("View")
+	);
 }
 
 function crm_appointment_lock_if_final(frm, moves) {
@@ -55,4 +128,32 @@ function crm_appointment_lock_if_final(frm, moves) {
 			frm.set_df_property(df.fieldname, "read_only", final ? 1 : df.fieldname === "calendar_event");
 		}
 	}
+}
+
+// The reminder history, newest first, above the form (the full list is under Connections).
+function crm_appointment_show_reminders(frm) {
+	frappe.db
+		.get_list("CRM Appointment Reminder", {
+			filters: { appointment: frm.doc.name },
+			fields: ["name", "minutes_before", "state", "queued_at", "recipients", "note"],
+			order_by: "creation desc",
+			limit: 5,
+		})
+		.then((rows) => {
+			if (!rows.length || frm.doc.name !== frm.docname) return;
+			const lines = rows.map((row) => {
+				const when = row.queued_at ? frappe.datetime.str_to_user(row.queued_at) : "";
+				return `<div class="crm-appointment-reminder" data-reminder="${frappe.utils.escape_html(
+					row.name
+				)}">
+					<span class="indicator-pill ${row.state === "Queued" ? "green" : "gray"}">${__(
+					row.state
+				)}</span>
+					${__("{0} minutes before", [cint(row.minutes_before)])}
+					<span class="text-muted">${frappe.utils.escape_html(when)}
+					${frappe.utils.escape_html(row.recipients || row.note || "")}</span>
+				</div>`;
+			});
+			frm.dashboard.add_section(lines.join(""), __("Reminders"));
+		});
 }

@@ -32,6 +32,7 @@ NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in 
 MAX_DATA_LENGTH = 140
 DEFAULT_DURATION = 30
 MIN_DURATION, MAX_DURATION = 5, 1440
+MAX_REASON_LENGTH = 1000
 
 PHONE_PATTERN = re.compile(r"^[0-9 +\-().]+$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -84,9 +85,29 @@ class CRMAppointment(Document):
 		self.set_onload("status_moves", [workflow.label_of(v) for v in workflow.allowed_moves(current)])
 
 	@frappe.whitelist()
-	def move_to(self, status: str):
-		"""Move to another status (a desk button); the same rules as any save apply."""
+	def move_to(self, status: str, reason: str | None = None):
+		"""Move to another status (a desk button); the same rules as any save apply. A reason, when
+		given (the desk asks for one on cancelling), is kept in the timeline as a comment."""
+		reason = cstr(reason).strip()
+		if len(reason) > MAX_REASON_LENGTH:
+			self.throw_invalid(
+				"reason", _("The reason may be at most {0} characters long.").format(MAX_REASON_LENGTH)
+			)
 		self.status = status
+		self.save()
+		if reason:
+			self.add_comment(
+				"Comment", _("{0}: {1}").format(_(self.status), frappe.utils.escape_html(reason))
+			)
+
+	@frappe.whitelist()
+	def reschedule(self, scheduled_time: str, duration: int | str | None = None):
+		"""Give the appointment a new time, and optionally a new duration (the desk's Reschedule
+		dialog and calendar drags). The rules of any save apply: a confirmed appointment goes back to
+		scheduled, and a final one cannot move."""
+		self.scheduled_time = scheduled_time
+		if duration not in (None, ""):
+			self.duration = duration
 		self.save()
 
 	def _validate_links(self):

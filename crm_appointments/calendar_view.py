@@ -1,0 +1,56 @@
+"""The desk's Calendar view of appointments: what it shows and what a drag does.
+
+An appointment has a start and a duration, not an end field, so Frappe's generic calendar methods
+(which read and write an end field) cannot serve it. These two translate between the calendar's
+start/end and the appointment's scheduled_time/duration; every rule stays in the controller.
+"""
+
+from datetime import timedelta
+
+import frappe
+from frappe.utils import cint, get_datetime
+
+from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import MAX_DURATION
+
+DOCTYPE = "CRM Appointment"
+# The calendar's names for the appointment's fields (see crm_appointment_calendar.js).
+START, END = "scheduled_time", "end_time"
+
+
+@frappe.whitelist()
+def get_events(start, end, filters=None, **kwargs):
+	"""Appointments that overlap [start, end], each with its end time, as the calendar draws them.
+	The list view's filters and the user's permissions apply."""
+	start, end = get_datetime(start), get_datetime(end)
+	filters = frappe.parse_json(filters) or []
+	# An appointment starting up to the longest duration before the window may still overlap it.
+	earliest = start - timedelta(minutes=MAX_DURATION)
+	rows = frappe.get_list(
+		DOCTYPE,
+		fields=["name", "customer_name", "status", START, "duration"],
+		filters=[*filters, [DOCTYPE, START, ">=", earliest], [DOCTYPE, START, "<", end]],
+		order_by=f"{START} asc",
+		limit_page_length=0,
+	)
+	events = []
+	for row in rows:
+		row[END] = row[START] + timedelta(minutes=cint(row.duration))
+		if row[END] <= start:
+			continue
+		row.status_value = workflow.value_of(row.status)
+		events.append(row)
+	return events
+
+
+@frappe.whitelist(methods=["POST"])
+def update_event(args, field_map=None):
+	"""A drag or a resize: the new start, and the new length as the duration."""
+	args = frappe._dict(frappe.parse_json(args))
+	doc = frappe.get_doc(DOCTYPE, args.name)
+	duration = None
+	if args.get(END):
+		minutes = (get_datetime(args[END]) - get_datetime(args[START])).total_seconds() / 60
+		duration = round(minutes)
+	doc.reschedule(args[START], duration)
+	return {"name": doc.name, "status": workflow.value_of(doc.status)}
