@@ -1,8 +1,11 @@
 """What the desk learns at login."""
 
 from crm_appointments.crm_appointments import status_workflow
+from crm_appointments.crm_appointments.party import party_doctypes
 
 
 def boot_session(bootinfo):
 	# The workflow table, so list indicators and form buttons never restate it in JavaScript.
 	bootinfo.crm_appointment_workflow = status_workflow.as_dict()
+	# What "Appointment With" offers (its link filter reads this), in the form and in quick entry.
+	bootinfo.crm_appointment_party_doctypes = party_doctypes()

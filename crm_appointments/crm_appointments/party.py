@@ -10,16 +10,3 @@ def party_doctypes() -> list[str]:
 	"""The candidate DocTypes that exist on this site."""
 	existing = set(frappe.get_all("DocType", filters={"name": ("in", CANDIDATE_DOCTYPES)}, pluck="name"))
 	return [dt for dt in CANDIDATE_DOCTYPES if dt in existing]
-
-
-@frappe.whitelist()
-def get_party_doctypes() -> list[str]:
-	return party_doctypes()
-
-
-@frappe.whitelist()
-def party_doctype_query(doctype, txt, searchfield, start, page_len, filters):
-	"""Link query for `appointment_with`: only the party DocTypes, matching what was typed."""
-	txt = (txt or "").lower()
-	matches = [dt for dt in party_doctypes() if txt in dt.lower()]
-	return [[dt] for dt in matches[int(start) : int(start) + int(page_len)]]
