@@ -2,12 +2,15 @@
 
 import frappe
 
+from crm_appointments import desk_views
+
 ROLES = ("CRM Appointment Manager", "CRM Appointment User")
 
 
 def after_install():
 	make_roles()
 	make_default_settings()  # installs the templates it names
+	desk_views.install()
 
 
 def after_migrate():
@@ -46,8 +49,10 @@ def make_roles():
 
 
 def before_uninstall():
-	"""Take the roles away with the app, from every user who had them."""
+	"""Take the roles away with the app, from every user who had them, and its saved views."""
 	from crm_appointments.appointment_mail import TEMPLATES
+
+	desk_views.uninstall()
 
 	for name in TEMPLATES:
 		if frappe.db.exists("Email Template", name):

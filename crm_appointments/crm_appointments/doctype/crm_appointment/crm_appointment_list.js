@@ -8,4 +8,14 @@ frappe.listview_settings["CRM Appointment"] = {
 		const status = workflow.statuses.find((s) => s.label === doc.status);
 		return [__(doc.status), status ? status.indicator : "gray", "status,=," + doc.status];
 	},
+	onload(listview) {
+		// "Today" and "Upcoming" are shared saved filters; "Mine" names its user, so each user's
+		// is made the first time they open the list.
+		if (frappe.boot.crm_appointment_mine_filter_checked) return;
+		frappe.boot.crm_appointment_mine_filter_checked = true;
+		frappe.xcall("crm_appointments.desk_views.ensure_mine_filter").then((made) => {
+			const list_filter = listview.list_sidebar && listview.list_sidebar.list_filter;
+			if (made && list_filter) list_filter.refresh();
+		});
+	},
 };
