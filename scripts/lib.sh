@@ -104,3 +104,12 @@ register_app() {
 	[ -z "$(tail -c1 "$apps_txt")" ] || echo >>"$apps_txt"
 	echo "$1" >>"$apps_txt"
 }
+
+# Debian's Chromium for the browser tests, installed when missing (needs root).
+ensure_chromium() {
+	command -v chromium >/dev/null && return 0
+	[ "$(id -u)" = 0 ] || die "chromium is missing: install Debian's chromium package (apt-get install chromium)"
+	log "installing Debian's chromium for the browser tests"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}

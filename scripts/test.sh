@@ -27,11 +27,13 @@ ensure_services
 ensure_db_admin
 register_app "$APP_NAME"
 
-# pytest and the test-only packages, in the bench's Python.
-if ! as_bench env/bin/python -c 'import pytest' 2>/dev/null; then
+# pytest and the test-only packages, in the bench's Python (Playwright drives the browser tests).
+if ! as_bench env/bin/python -c 'import pytest, playwright' 2>/dev/null; then
 	log "installing the test tools into the bench's Python"
-	as_bench env/bin/python -m pip install -q 'pytest~=8.3'
+	as_bench env/bin/python -m pip install -q 'pytest~=8.3' 'playwright~=1.65'
 fi
+# The browser tests use Debian's Chromium (Playwright's own browser downloads are not used).
+ensure_chromium
 
 # Tools that drive the app from outside (schemathesis) live in a venv of their own, so they can never
 # change the bench's Python packages.
@@ -69,5 +71,5 @@ fi
 log "running the tests on $TEST_SITE"
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$PYTHONPATH" PYTHONDONTWRITEBYTECODE=1 \
 	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" FRAPPE_BENCH="$FRAPPE_BENCH" \
-	CRM_TEST_TOOLS="$TEST_TOOLS" CRM_DB_ADMIN_USER="$DB_ADMIN_USER" CRM_DB_ADMIN_PASSWORD_FILE="$DB_ADMIN_PASSWORD_FILE" \
+	CRM_SCREENSHOTS_DIR="${CRM_SCREENSHOTS_DIR:-}" CRM_TEST_TOOLS="$TEST_TOOLS" CRM_DB_ADMIN_USER="$DB_ADMIN_USER" CRM_DB_ADMIN_PASSWORD_FILE="$DB_ADMIN_PASSWORD_FILE" \
 	"$FRAPPE_BENCH/env/bin/python" -m pytest "$@"

@@ -117,3 +117,11 @@ def as_user():
 		frappe.set_user(factories.USERS[kind])
 
 	return switch
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+	"""Keep each phase's report on the test, so fixtures can tell whether it failed."""
+	report = yield
+	setattr(item, f"report_{report.when}", report)
+	return report

@@ -1,5 +1,5 @@
 """A live server for tests and benchmarks: gunicorn running Frappe's own WSGI app, pinned to the
-test site as `bench serve --site` pins it."""
+test site as `bench serve --site` pins it, serving the desk's assets as `bench serve` does."""
 
 import os
 import socket
@@ -51,4 +51,8 @@ def start_live_server(site: str, sites_path: str, workers: int = 2):
 if "CRM_TEST_SITE" in os.environ and "gunicorn" in sys.argv[0]:
 	frappe.app._site = os.environ["CRM_TEST_SITE"]
 	frappe.app._sites_path = os.environ["CRM_SITES_PATH"]
-application = frappe.app.application
+	# The desk's built JavaScript and CSS under /assets, as `bench serve` serves them, for the
+	# browser tests; every other path goes straight to Frappe's own application.
+	application = frappe.app.application_with_statics()
+else:
+	application = frappe.app.application

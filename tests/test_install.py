@@ -76,6 +76,18 @@ def bench(*args):
 	)
 
 
+# What the app adds to the desk, beside its DocTypes.
+DESK_RECORDS = (
+	("Workspace", "CRM Appointments"),
+	("Number Card", "Appointments Today"),
+	("Number Card", "Appointments This Week"),
+	("Number Card", "No-shows This Month"),
+	("Dashboard Chart", "Appointments per Week by Status"),
+	("Dashboard Chart Source", "Appointments per Week by Status"),
+	("Kanban Board", "CRM Appointments by Status"),
+)
+
+
 @pytest.mark.slow
 def test_uninstall_removes_the_app_cleanly_and_it_installs_beside_an_appointment_doctype():
 	made_appointment_doctype = not frappe.db.exists("DocType", "Appointment")
@@ -99,6 +111,8 @@ def test_uninstall_removes_the_app_cleanly_and_it_installs_beside_an_appointment
 		assert not frappe.db.table_exists("CRM Appointment")
 		assert not frappe.db.exists("Module Def", "CRM Appointments")
 		assert not any(frappe.db.exists("Role", role) for role in ROLES)
+		assert not any(frappe.db.exists(doctype, name) for doctype, name in DESK_RECORDS)
+		assert not frappe.db.exists("List Filter", {"reference_doctype": "CRM Appointment"})
 
 		bench("install-app", "crm_appointments")
 		frappe.clear_cache()
@@ -106,6 +120,8 @@ def test_uninstall_removes_the_app_cleanly_and_it_installs_beside_an_appointment
 		assert frappe.db.exists("DocType", "Appointment")
 		assert frappe.db.table_exists("CRM Appointment")
 		assert all(frappe.db.exists("Role", role) for role in ROLES)
+		assert all(frappe.db.exists(doctype, name) for doctype, name in DESK_RECORDS)
+		assert frappe.db.count("List Filter", {"reference_doctype": "CRM Appointment"}) == 2
 		assert factories.make(status="scheduled").name.startswith("appointment_")
 		frappe.db.rollback()
 	finally:
