@@ -37,13 +37,14 @@ frappe.ui.form.on("CRM Appointment", {
 	},
 });
 
-// Save first when the form has unsaved edits, then call a controller method and reload.
+// Save first when the form has unsaved edits, then call a controller method and reload. A refusal
+// has already been shown to the user by Frappe's message dialog; nothing else is to be done.
 function crm_appointment_call(frm, method, args) {
 	const run = () =>
 		frm
 			.call({ method, doc: frm.doc, args, freeze: true })
 			.then(() => frm.reload_doc());
-	return frm.is_dirty() ? frm.save().then(run) : run();
+	return (frm.is_dirty() ? frm.save().then(run) : run()).catch(() => {});
 }
 
 function crm_appointment_move(frm, status) {
