@@ -77,6 +77,9 @@ def _what_frappe_meant(response, request) -> tuple[int, str | None]:
 			parsed = json.loads(body)
 		except ValueError:
 			return 400, "The request body is not valid JSON."
+		except RecursionError:
+			# Frappe's own parse of the body failed the same way, before any hook of ours ran.
+			return 400, "The request body is nested too deeply."
 		if not isinstance(parsed, dict | list):
 			return 400, "The request body must be a JSON object."
 	if status in (401, 403, 404, 405, 409, 412, 413, 429):
