@@ -1,0 +1,156 @@
+"""Many clients at once against the live server (gunicorn, two workers): no update is lost, a
+conflict has exactly one winner, and no race ever answers 500.
+
+Each client is a thread with its own HTTP connection; a barrier releases them together.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import frappe
+import pytest
+import requests
+
+from tests import factories
+
+pytestmark = pytest.mark.slow
+
+CLIENTS = 20
+
+
+def at_once(count, work):
+	"""Run work(i) in `count` threads released together; their results, in order."""
+	barrier = threading.Barrier(count)
+
+	def run(i):
+		barrier.wait()
+		return work(i)
+
+	with ThreadPoolExecutor(max_workers=count) as pool:
+		return list(pool.map(run, range(count)))
+
+
+def committed_appointment(**fields):
+	doc = factories.make(**fields)
+	frappe.db.commit()
+	return doc
+
+
+@pytest.fixture
+def client(api, keys, live_server):
+	"""(session factory, base URL of the appointments route) for the manager's key."""
+
+	def session():
+		s = requests.Session()
+		s.headers["Authorization"] = f"Bearer {keys['manager']}"
+		return s
+
+	return session, f"{live_server}/api/crm/appointment"
+
+
+def test_twenty_clients_appending_with_if_match_lose_no_update(client):
+	"""Each client appends its mark to the notes: read, then PATCH with If-Match, again on 412.
+	Every mark must be there exactly once at the end: nobody overwrote anybody."""
+	session, base = client
+	doc = committed_appointment(customer_details="")
+	url = f"{base}/{doc.name}"
+	seen = []
+
+	def append_mark(i):
+		http = session()
+		mark = f"[{i}]"
+		for _attempt in range(200):
+			current = http.get(url, timeout=30)
+			assert current.status_code == 200
+			body = {"customer_details": (current.json()["customer_details"] or "") + mark}
+			answer = http.patch(url, json=body, headers={"If-Match": current.headers["ETag"]}, timeout=30)
+			seen.append(answer.status_code)
+			if answer.status_code == 200:
+				return
+			assert answer.status_code == 412, answer.text
+		raise AssertionError(f"client {i} never got its turn")
+
+	at_once(CLIENTS, append_mark)
+
+	frappe.db.rollback()
+	notes = frappe.db.get_value("CRM Appointment", doc.name, "customer_details")
+	assert sorted(notes.replace("]", "] ").split()) == sorted(f"[{i}]" for i in range(CLIENTS))
+	assert set(seen) <= {200, 412}
+	assert seen.count(200) == CLIENTS
+
+
+def test_twenty_patches_without_if_match_all_answer_and_the_last_write_is_whole(client):
+	session, base = client
+	doc = committed_appointment()
+	url = f"{base}/{doc.name}"
+
+	def patch(i):
+		body = {"customer_name": f"Writer {i}", "customer_skype": f"writer.{i}"}
+		return session().patch(url, json=body, timeout=30)
+
+	answers = at_once(CLIENTS, patch)
+	assert [a.status_code for a in answers] == [200] * CLIENTS
+	frappe.db.rollback()
+	name, skype = frappe.db.get_value("CRM Appointment", doc.name, ["customer_name", "customer_skype"])
+	# One writer's whole change, never a mix of two.
+	assert skype == "writer." + name.removeprefix("Writer ")
+
+
+@pytest.mark.parametrize("round", range(5))
+def test_two_conflicting_status_moves_at_once_have_exactly_one_winner(client, round):
+	session, base = client
+	doc = committed_appointment(status="scheduled")
+	factories.let_time_pass(doc)
+	frappe.db.commit()
+	url = f"{base}/{doc.name}"
+	targets = ["completed", "no_show"]
+
+	answers = at_once(2, lambda i: session().patch(url, json={"status": targets[i]}, timeout=30))
+
+	statuses = [a.status_code for a in answers]
+	assert sorted(statuses) == [200, 409], [a.text for a in answers]
+	winner = targets[statuses.index(200)]
+	loser = answers[statuses.index(409)].json()["error"]
+	assert loser["type"] == "conflict_error"
+	frappe.db.rollback()
+	assert (
+		frappe.db.get_value("CRM Appointment", doc.name, "status")
+		== {
+			"completed": "Completed",
+			"no_show": "No Show",
+		}[winner]
+	)
+
+
+def test_concurrent_posts_with_one_idempotency_key_make_one_appointment(client):
+	session, base = client
+	body = {
+		"customer_name": "Once Only",
+		"customer_email": "once.only@example.com",
+		"scheduled_time": "2031-03-01T10:00:00Z",
+		"status": "scheduled",
+	}
+
+	def post(i):
+		return session().post(base, json=body, headers={"Idempotency-Key": "live-race-1"}, timeout=30)
+
+	answers = at_once(10, post)
+	assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers]
+	ids = {a.json()["id"] for a in answers if a.status_code == 200}
+	assert len(ids) == 1
+	frappe.db.rollback()
+	assert frappe.db.count("CRM Appointment", {"customer_email": "once.only@example.com"}) == 1
+
+
+def test_concurrent_deletes_one_succeeds_the_rest_are_404(client):
+	session, base = client
+	doc = committed_appointment(status="scheduled")
+	url = f"{base}/{doc.name}"
+
+	answers = at_once(10, lambda i: session().delete(url, timeout=30))
+
+	statuses = sorted(a.status_code for a in answers)
+	assert statuses == [200] + [404] * 9, [a.text for a in answers]
+	frappe.db.rollback()
+	assert not frappe.db.exists("CRM Appointment", doc.name)
+	assert not frappe.db.exists("Event", {"name": doc.calendar_event})
