@@ -28,9 +28,9 @@ ensure_db_admin
 register_app "$APP_NAME"
 
 # pytest and the test-only packages, in the bench's Python (Playwright drives the browser tests).
-if ! as_bench env/bin/python -c 'import pytest, playwright' 2>/dev/null; then
+if ! as_bench env/bin/python -c 'import pytest, playwright, hypothesis' 2>/dev/null; then
 	log "installing the test tools into the bench's Python"
-	as_bench env/bin/python -m pip install -q 'pytest~=8.3' 'playwright~=1.65'
+	as_bench env/bin/python -m pip install -q 'pytest~=8.3' 'playwright~=1.65' 'hypothesis~=6.100'
 fi
 # The browser tests use Debian's Chromium (Playwright's own browser downloads are not used).
 ensure_chromium
