@@ -6,7 +6,7 @@ no_show cancel it; completed closes it; deleting the appointment deletes it. A d
 """
 
 import frappe
-from frappe.utils import get_datetime
+from frappe.utils import escape_html, get_datetime
 
 from crm_appointments import ics
 from crm_appointments.crm_appointments import status_workflow as workflow
@@ -33,15 +33,19 @@ def existing_event(appointment):
 
 def upsert_event(appointment):
 	event = existing_event(appointment) or frappe.new_doc("Event")
+	# The desk renders an Event's subject and description as HTML (timeline, calendar, form), and the
+	# customer's name is stored exactly as typed: it goes in escaped.
 	wanted = {
-		"subject": ics.appointment_summary(appointment),
+		"subject": escape_html(ics.appointment_summary(appointment)),
 		"starts_on": get_datetime(appointment.scheduled_time),
 		"ends_on": appointment.end_time(),
 		"event_type": "Public",
 		"event_category": "Meeting",
 		"status": "Open",
-		"description": frappe._("Appointment {0} with {1} ({2})").format(
-			appointment.name, appointment.customer_name, appointment.customer_email
+		"description": escape_html(
+			frappe._("Appointment {0} with {1} ({2})").format(
+				appointment.name, appointment.customer_name, appointment.customer_email
+			)
 		),
 	}
 	participants = [("CRM Appointment", appointment.name)]

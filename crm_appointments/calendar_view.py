@@ -8,7 +8,7 @@ start/end and the appointment's scheduled_time/duration; every rule stays in the
 from datetime import timedelta
 
 import frappe
-from frappe.utils import cint, get_datetime
+from frappe.utils import cint, escape_html, get_datetime
 
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import MAX_DURATION
@@ -39,6 +39,8 @@ def get_events(start, end, filters=None, **kwargs):
 		if row[END] <= start:
 			continue
 		row.status_value = workflow.value_of(row.status)
+		# Frappe's calendar reads titles as HTML (it strips tags); names are stored as typed.
+		row.title = escape_html(row.customer_name)
 		events.append(row)
 	return events
 

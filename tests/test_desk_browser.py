@@ -419,3 +419,35 @@ def test_the_pages_shown_in_the_readme(page):
 	browser.open_route(page, page.base, f"{LIST}/view/kanban/CRM Appointments by Status")
 	kanban_card(page, made["Ada Lovelace"].name).wait_for()
 	browser.screenshot(page, "kanban")
+
+
+SCRIPT = '<img src=x onerror="window.__crm_xss=1"><script>window.__crm_xss=1</script>'
+
+
+def test_script_in_every_text_field_is_shown_as_text_on_every_page(page):
+	"""Names, Skype and notes are stored exactly as typed (README); every page must show them as
+	text. Nothing may run: the payload would set window.__crm_xss."""
+	doc = saved(
+		customer_name="Eve " + SCRIPT,
+		customer_skype="eve" + SCRIPT,
+		customer_details="notes " + SCRIPT,
+		status="scheduled",
+		scheduled_time=factories.future(days=1),
+	)
+	doc.move_to("Cancelled", reason="reason " + SCRIPT)
+	frappe.db.commit()
+	# Where the name must read exactly as typed; Frappe's board strips tags from card titles instead
+	# (safe, and not ours to change), so there only the name's plain words are looked for.
+	pages = {
+		"list": (LIST, "Eve <img"),
+		"form": (f"{LIST}/{doc.name}", "Eve <img"),
+		"calendar": (f"{LIST}/view/calendar/default", "Eve <img"),
+		"report": (f"{LIST}/view/report", "Eve <img"),
+		"board": (f"{LIST}/view/kanban/CRM Appointments by Status", "Eve window.__crm_xss=1"),
+	}
+	for where, (path, shown) in pages.items():
+		browser.open_route(page, page.base, path)
+		page.get_by_text(shown).first.wait_for()
+		page.wait_for_timeout(300)
+		assert page.evaluate("() => window.__crm_xss") is None, f"script ran on the {where} page"
+		assert page.locator('img[src="x"]').count() == 0, f"markup made an element on the {where} page"

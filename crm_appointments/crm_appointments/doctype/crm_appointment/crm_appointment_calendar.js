@@ -8,7 +8,7 @@ frappe.views.calendar["CRM Appointment"] = {
 		id: "name",
 		start: "scheduled_time",
 		end: "end_time",
-		title: "customer_name",
+		title: "title", // the customer's name, escaped by the server
 	},
 	get_events_method: "crm_appointments.calendar_view.get_events",
 	update_event_method: "crm_appointments.calendar_view.update_event",

@@ -9,6 +9,12 @@ frappe.listview_settings["CRM Appointment"] = {
 		return [__(doc.status), status ? status.indicator : "gray", "status,=," + doc.status];
 	},
 	onload(listview) {
+		// Fields stored exactly as typed are shown as text (see crm_appointment.js, which does the
+		// same for the form).
+		for (const df of frappe.get_meta("CRM Appointment").fields.filter((f) => f.ignore_xss_filter)) {
+			df.formatter = (value) => frappe.utils.escape_html(value || "").replace(/\n/g, "<br>");
+		}
+
 		// "Today" and "Upcoming" are shared saved filters; "Mine" names its user, so each user's
 		// is made the first time they open the list.
 		if (frappe.boot.crm_appointment_mine_filter_checked) return;
