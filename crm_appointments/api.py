@@ -153,6 +153,12 @@ def load(id: str, for_update: bool = False):
 	Reads take the row with one plain query; writes load (and lock) the full document."""
 	not_found = ApiError(404, f"No appointment with id {id}.", "id")
 	if for_update:
+		# Start the write's transaction at its row lock. Under REPEATABLE READ a transaction's plain
+		# reads see the snapshot of its first read; the request's earlier reads (authentication)
+		# would pin a snapshot older than the lock, and a request that waited for the lock would not
+		# see what the request before it committed (the calendar Event it made, say). Only the
+		# authentication's own bookkeeping (a key's last use) is committed here.
+		frappe.db.commit()
 		try:
 			doc = frappe.get_doc(DOCTYPE, id, for_update=True)
 		except frappe.DoesNotExistError:

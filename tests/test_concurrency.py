@@ -154,3 +154,24 @@ def test_concurrent_deletes_one_succeeds_the_rest_are_404(client):
 	frappe.db.rollback()
 	assert not frappe.db.exists("CRM Appointment", doc.name)
 	assert not frappe.db.exists("Event", {"name": doc.calendar_event})
+
+
+def test_concurrent_patches_that_make_the_calendar_event_all_succeed(client):
+	"""The first PATCH to schedule a draft makes its calendar Event; the PATCHes queued behind it on
+	the row lock must see that Event, not refuse the appointment's link to it."""
+	session, base = client
+	doc = committed_appointment(status="draft", scheduled_time=factories.future(days=3))
+	url = f"{base}/{doc.name}"
+
+	answers = at_once(10, lambda i: session().patch(url, json={"status": "scheduled"}, timeout=30))
+
+	assert [a.status_code for a in answers] == [200] * 10, [a.text for a in answers if a.status_code != 200]
+	frappe.db.rollback()
+	event = frappe.db.get_value("CRM Appointment", doc.name, "calendar_event")
+	assert event and frappe.db.exists("Event", event)
+	linked = frappe.get_all(
+		"Event Participants",
+		filters={"reference_doctype": "CRM Appointment", "reference_docname": doc.name},
+		pluck="parent",
+	)
+	assert linked == [event]  # one Event, not one per request
