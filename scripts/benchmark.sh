@@ -2,6 +2,8 @@
 # The REST API benchmark (benchmarks/api_benchmark.py) on the test site of the bench.
 #   bash scripts/benchmark.sh [requests per endpoint]
 #   bash scripts/benchmark.sh --reminders      the reminder job at 100,000 rows
+#   bash scripts/benchmark.sh --scale [--rows N --requests N --concurrency N --memory-requests N]
+#                                              the API at 1,000,000 rows beside /api/resource
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APP_SOURCE="$(pwd)"
@@ -11,7 +13,11 @@ TEST_SITE="${TEST_SITE:-crm-test.localhost}"
 require_bench
 ensure_services
 [ -f "$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json" ] || die "no site $TEST_SITE: run scripts/test.sh once first"
+case "${1:-}" in
+--reminders) script=reminder_benchmark.py; shift ;;
+--scale) script=scale_benchmark.py; shift ;;
+*) script=api_benchmark.py ;;
+esac
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1 \
 	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" \
-	"$FRAPPE_BENCH/env/bin/python" "benchmarks/$([ "${1:-}" = --reminders ] && echo reminder || echo api)_benchmark.py" \
-	"${@/--reminders/}"
+	"$FRAPPE_BENCH/env/bin/python" "benchmarks/$script" "$@"

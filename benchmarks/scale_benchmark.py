@@ -1,0 +1,292 @@
+"""The REST API at scale, beside Frappe's own /api/resource for the same queries, on the same site.
+
+    bash scripts/benchmark.sh --scale [--rows 1000000] [--requests 300] [--concurrency 4]
+                                      [--memory-requests 10000]
+
+Seeds --rows appointments with bulk inserts (and prints rows/s), starts gunicorn (2 workers) for
+the site on loopback, then for each query sends --requests requests from --concurrency client
+threads and prints p50/p99 latency, requests/s, and ours/Frappe's ratios. Last, the workers' memory
+(RSS) before and after --memory-requests more requests. Everything it made is deleted at the end.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import threading
+import time
+import urllib.parse
+from datetime import timedelta
+
+import frappe
+import requests
+from frappe.utils import now_datetime
+
+from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import new_appointment_id
+from crm_appointments.rest.schema import COLUMNS
+from tests.live_app import start_live_server
+
+SITE = os.environ["CRM_TEST_SITE"]
+SITES_PATH = os.environ["CRM_SITES_PATH"]
+USER = "Administrator"
+DOMAIN = "scale.invalid"  # every seeded row has an address here, so they can all be removed
+DOCTYPE = "CRM Appointment"
+
+
+def seed(rows: int) -> float:
+	"""Bulk-insert `rows` appointments in chunks; returns rows per second."""
+	fields = [
+		"name",
+		"owner",
+		"modified_by",
+		"creation",
+		"modified",
+		"docstatus",
+		"idx",
+		"customer_name",
+		"customer_email",
+		"scheduled_time",
+		"duration",
+		"status",
+		"calendar_sequence",
+	]
+	labels = [s.label for s in workflow.STATUSES]
+	now = now_datetime()
+	started = time.perf_counter()
+	chunk = 20_000
+	for first in range(0, rows, chunk):
+		values = []
+		for i in range(first, min(rows, first + chunk)):
+			created = now - timedelta(seconds=rows - i)
+			values.append(
+				(
+					new_appointment_id(),
+					USER,
+					USER,
+					created,
+					created,
+					0,
+					0,
+					f"Scale {i}",
+					f"scale{i}@{DOMAIN}",
+					now + timedelta(minutes=random.randint(-525_600, 525_600)),
+					30,
+					labels[i % len(labels)],
+					0,
+				)
+			)
+		frappe.db.bulk_insert(DOCTYPE, fields, values, ignore_duplicates=True)
+		frappe.db.commit()
+	return rows / (time.perf_counter() - started)
+
+
+def remove_seeded(since=None):
+	"""Delete every seeded or created row (their addresses are at DOMAIN), in batches."""
+	frappe.db.rollback()
+	while names := frappe.db.sql_list(
+		"select name from `tabCRM Appointment` where customer_email like %s limit 20000", f"%@{DOMAIN}"
+	):
+		frappe.db.delete(DOCTYPE, {"name": ("in", names)})
+		frappe.db.commit()
+	if since:  # the calendar Events that PATCHes of a seeded appointment made
+		events = frappe.get_all(
+			"Event",
+			filters={"creation": (">=", since), "subject": ("like", "Appointment with Scale %")},
+			pluck="name",
+		)
+		for name in events:
+			frappe.db.delete("Event Participants", {"parent": name})
+			frappe.db.delete("Event", {"name": name})
+	frappe.db.commit()
+
+
+def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300, concurrency=4):
+	"""`requests_total` requests from `concurrency` threads; latency percentiles and throughput."""
+	times, errors = [], []
+	counter = iter(range(requests_total))
+	lock = threading.Lock()
+
+	def client():
+		session = requests.Session()
+		while True:
+			with lock:
+				i = next(counter, None)
+			if i is None:
+				return
+			path = path_or_fn(i) if callable(path_or_fn) else path_or_fn
+			data = body(i) if callable(body) else body
+			t0 = time.perf_counter()
+			response = session.request(method, base + path, headers=headers, data=data, timeout=120)
+			elapsed = (time.perf_counter() - t0) * 1000
+			with lock:
+				times.append(elapsed)
+				if response.status_code != 200:
+					errors.append(f"{response.status_code} {response.text[:200]}")
+
+	started = time.perf_counter()
+	threads = [threading.Thread(target=client) for _ in range(concurrency)]
+	for t in threads:
+		t.start()
+	for t in threads:
+		t.join()
+	wall = time.perf_counter() - started
+	if errors:
+		raise SystemExit(f"{method} {path_or_fn if isinstance(path_or_fn, str) else '...'}: {errors[0]}")
+	times.sort()
+	return {
+		"p50": statistics.median(times),
+		"p99": times[min(len(times) - 1, int(len(times) * 0.99))],
+		"rps": len(times) / wall,
+	}
+
+
+def worker_rss_mb(server) -> list[float]:
+	children = []
+	for pid in os.listdir("/proc"):
+		if pid.isdigit():
+			try:
+				with open(f"/proc/{pid}/stat") as f:
+					if int(f.read().split(") ")[1].split()[1]) == server.pid:
+						children.append(pid)
+			except (OSError, IndexError, ValueError):
+				pass
+	sizes = []
+	for pid in children:
+		with open(f"/proc/{pid}/status") as f:
+			for line in f:
+				if line.startswith("VmRSS:"):
+					sizes.append(int(line.split()[1]) / 1024)
+	return sorted(sizes)
+
+
+def main():
+	parser = argparse.ArgumentParser()
+	parser.add_argument("--rows", type=int, default=1_000_000)
+	parser.add_argument("--requests", type=int, default=300)
+	parser.add_argument("--concurrency", type=int, default=4)
+	parser.add_argument("--memory-requests", type=int, default=10_000)
+	args = parser.parse_args()
+
+	os.chdir(SITES_PATH)
+	frappe.init(site=SITE, sites_path=SITES_PATH)
+	frappe.connect()
+	frappe.set_user(USER)
+	from frappe.core.doctype.user.user import generate_keys
+
+	from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import issue_key
+
+	started = now_datetime()
+	remove_seeded()
+	print(f"seeding {args.rows:,} appointments ...", flush=True)
+	rate = seed(args.rows)
+	total = frappe.db.count(DOCTYPE)
+	print(f"seeded at {rate:,.0f} rows/s; the table holds {total:,} rows\n", flush=True)
+	key = issue_key(USER, "test", "scale benchmark")
+	secret = generate_keys(USER)["api_secret"]
+	token = f"token {frappe.db.get_value('User', USER, 'api_key')}:{secret}"
+	sample = frappe.db.sql(
+		"select name from `tabCRM Appointment` where customer_email = %s", f"scale7@{DOMAIN}"
+	)[0][0]
+	frappe.db.commit()
+
+	server, base = start_live_server(SITE, SITES_PATH)
+	ours = {"Authorization": f"Bearer {key['key']}", "Content-Type": "application/json"}
+	theirs = {"Authorization": token, "Content-Type": "application/json"}
+	resource = f"/api/resource/{urllib.parse.quote(DOCTYPE)}"
+	fields = urllib.parse.quote(json.dumps(list(COLUMNS)))
+	their_list = f"{resource}?fields={fields}&order_by=creation%20desc&limit_page_length=20"
+	count = f"/api/method/frappe.client.get_count?doctype={urllib.parse.quote(DOCTYPE)}"
+	n, c = args.requests, args.concurrency
+	offsets = [o for o in (10_000, 900_000) if o < total]
+	scheduled_filter = urllib.parse.quote(json.dumps([["status", "=", "Scheduled"]]))
+
+	def create(i):
+		return json.dumps(
+			{
+				"customer_name": f"Created {i}",
+				"customer_email": f"created{i}@{DOMAIN}",
+				"scheduled_time": "2031-01-01T10:00:00Z",
+				"status": "draft",
+			}
+		)
+
+	def frappe_create(i):
+		return json.dumps(
+			{
+				"customer_name": f"Created {i}",
+				"customer_email": f"created{i}@{DOMAIN}",
+				"scheduled_time": "2031-01-01 10:00:00",
+				"status": "Draft",
+			}
+		)
+
+	pairs = []
+	try:
+		for _ in range(20):  # warm both workers
+			requests.get(f"{base}/api/crm/appointment/{sample}", headers=ours)
+			requests.get(f"{base}{resource}/{sample}", headers=theirs)
+
+		def pair(label, ours_args, theirs_args):
+			a = load(base, *ours_args, requests_total=n, concurrency=c)
+			b = load(base, *theirs_args, requests_total=n, concurrency=c)
+			pairs.append((label, a, b))
+			print(
+				f"{label:30} ours p50 {a['p50']:8.1f} p99 {a['p99']:8.1f} {a['rps']:7.1f}/s | Frappe p50 "
+				f"{b['p50']:8.1f} p99 {b['p99']:8.1f} {b['rps']:7.1f}/s | p50 x{a['p50'] / b['p50']:.2f} "
+				f"p99 x{a['p99'] / b['p99']:.2f}",
+				flush=True,
+			)
+
+		pair("first page (with total)", ("/api/crm/appointment?limit=20", ours), (their_list, theirs))
+		pair("first page: total alone", ("/api/crm/appointment?limit=1", ours), (count, theirs))
+		for offset in offsets:
+			pair(
+				f"page at offset {offset:,}",
+				(f"/api/crm/appointment?limit=20&offset={offset}", ours),
+				(f"{their_list}&limit_start={offset}", theirs),
+			)
+		pair(
+			"filtered: status=scheduled",
+			("/api/crm/appointment?limit=20&status=scheduled", ours),
+			(f"{their_list}&filters={scheduled_filter}", theirs),
+		)
+		pair("GET one", (f"/api/crm/appointment/{sample}", ours), (f"{resource}/{sample}", theirs))
+		pair(
+			"create",
+			("/api/crm/appointment", ours, "POST", create),
+			(resource, theirs, "POST", frappe_create),
+		)
+		pair(
+			"PATCH / PUT one",
+			(
+				f"/api/crm/appointment/{sample}",
+				ours,
+				"PATCH",
+				lambda i: json.dumps({"customer_details": f"o{i}"}),
+			),
+			(f"{resource}/{sample}", theirs, "PUT", lambda i: json.dumps({"customer_details": f"f{i}"})),
+		)
+
+		before = worker_rss_mb(server)
+		mixed = [f"/api/crm/appointment/{sample}", "/api/crm/appointment?limit=20&status=confirmed"]
+		m = load(base, lambda i: mixed[i % 2], ours, requests_total=args.memory_requests, concurrency=c)
+		after = worker_rss_mb(server)
+		print(
+			f"\nworker RSS (MB) before {[round(x, 1) for x in before]}, after {args.memory_requests:,} "
+			f"requests {[round(x, 1) for x in after]} (those ran at {m['rps']:.0f}/s, p99 {m['p99']:.1f} ms)"
+		)
+	finally:
+		server.terminate()
+		server.wait()
+		frappe.db.rollback()
+		frappe.db.delete("CRM API Key", {"name": key["name"]})
+		frappe.db.delete("Version", {"ref_doctype": DOCTYPE, "creation": (">=", started)})
+		frappe.db.commit()
+		remove_seeded(since=started)
+		frappe.destroy()
+
+
+if __name__ == "__main__":
+	main()

@@ -1,0 +1,46 @@
+"""The scale benchmark's short form, so CI runs the same code as the long run the README reports
+(`bash scripts/benchmark.sh --scale`): a few thousand rows, a few requests per query."""
+
+import os
+import subprocess
+import sys
+
+import frappe
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_scale_benchmark_runs_and_cleans_up(site):
+	before = frappe.db.count("CRM Appointment")
+	result = subprocess.run(
+		[
+			sys.executable,
+			"benchmarks/scale_benchmark.py",
+			"--rows",
+			"3000",
+			"--requests",
+			"8",
+			"--concurrency",
+			"2",
+			"--memory-requests",
+			"100",
+		],
+		cwd=os.path.dirname(os.path.dirname(__file__)),
+		capture_output=True,
+		text=True,
+		timeout=600,
+	)
+	assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+	for line in (
+		"seeded at",
+		"first page (with total)",
+		"GET one",
+		"create",
+		"PATCH / PUT one",
+		"worker RSS",
+	):
+		assert line in result.stdout, result.stdout
+	frappe.db.rollback()
+	assert frappe.db.count("CRM Appointment") == before
+	assert not frappe.db.exists("CRM Appointment", {"customer_email": ("like", "%@scale.invalid")})
