@@ -118,7 +118,12 @@ def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300,
 			path = path_or_fn(i) if callable(path_or_fn) else path_or_fn
 			data = body(i) if callable(body) else body
 			t0 = time.perf_counter()
-			response = session.request(method, base + path, headers=headers, data=data, timeout=120)
+			try:
+				response = session.request(method, base + path, headers=headers, data=data, timeout=120)
+			except requests.RequestException as exc:  # a timeout ends the run with its reason
+				with lock:
+					errors.append(f"{type(exc).__name__} after {time.perf_counter() - t0:.0f} s")
+				return
 			elapsed = (time.perf_counter() - t0) * 1000
 			with lock:
 				times.append(elapsed)
