@@ -55,7 +55,7 @@ def seed(rows: int) -> float:
 	labels = [s.label for s in workflow.STATUSES]
 	now = now_datetime()
 	started = time.perf_counter()
-	chunk = 20_000
+	chunk = 5_000
 	for first in range(0, rows, chunk):
 		values = []
 		for i in range(first, min(rows, first + chunk)):
@@ -77,7 +77,14 @@ def seed(rows: int) -> float:
 					0,
 				)
 			)
-		frappe.db.bulk_insert(DOCTYPE, fields, values, ignore_duplicates=True)
+		# One multi-row INSERT per chunk, values passed as parameters (Frappe's bulk_insert builds
+		# the same statement through its query builder, several times slower).
+		row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+		frappe.db.sql(
+			f"insert into `tab{DOCTYPE}` ({', '.join(f'`{f}`' for f in fields)}) values "
+			+ ", ".join([row] * len(values)),
+			[value for one in values for value in one],
+		)
 		frappe.db.commit()
 	return rows / (time.perf_counter() - started)
 

@@ -62,14 +62,7 @@ def user_datetime(page, value: str) -> str:
 
 def drag(page, source, target, steps: int = 15):
 	"""Press, move in steps and release, as a hand does (jQuery UI and Sortable need the moves)."""
-	# Both ends must be on the page and laid out (a board redraws its columns after a refused move).
-	source.wait_for(state="visible")
-	target.wait_for(state="visible")
-	source.scroll_into_view_if_needed()
-	start, end = source.bounding_box(), target.bounding_box()
-	if start is None or end is None:
-		page.wait_for_timeout(500)
-		start, end = source.bounding_box(), target.bounding_box()
+	start, end = _laid_out(page, source, target)
 	x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
 	page.mouse.move(x, y)
 	page.wait_for_timeout(150)
@@ -79,6 +72,27 @@ def drag(page, source, target, steps: int = 15):
 	page.mouse.move(end["x"] + end["width"] / 2, end["y"] + min(end["height"] / 2, 40), steps=steps)
 	page.wait_for_timeout(200)
 	page.mouse.up()
+
+
+def _laid_out(page, source, target, attempts: int = 5):
+	"""Both ends' boxes, once they are on the page and stay there: a board draws its cards again
+	after loading and after a refused move, which detaches the elements found a moment before."""
+	from playwright.sync_api import Error
+
+	wait_idle(page)
+	for attempt in range(attempts):
+		try:
+			source.wait_for(state="visible")
+			target.wait_for(state="visible")
+			source.scroll_into_view_if_needed()
+			start, end = source.bounding_box(), target.bounding_box()
+			if start and end:
+				return start, end
+		except Error:
+			if attempt == attempts - 1:
+				raise
+		page.wait_for_timeout(400)
+	raise AssertionError("the drag's ends never settled on the page")
 
 
 def screenshot(page, name: str):
