@@ -90,6 +90,18 @@ def appointment(**fields):
 	return frappe.get_doc(values)
 
 
+def api_body(**fields):
+	"""A valid create body for the REST API (its formats: status value, ISO time in UTC); `fields`
+	override it."""
+	return {
+		"customer_name": "Ada Lovelace",
+		"customer_email": "ada@example.com",
+		"scheduled_time": "2031-01-15T09:30:00Z",
+		"status": "draft",
+		**fields,
+	}
+
+
 def make(**fields):
 	return appointment(**fields).insert()
 

@@ -11,11 +11,16 @@ import urllib.request
 import frappe.app
 
 
-def start_live_server(site: str, sites_path: str, workers: int = 2):
-	"""Start gunicorn on a free loopback port; returns (process, base URL) once it answers."""
+def free_port() -> int:
+	"""A loopback port nothing listens on now."""
 	with socket.socket() as probe:
 		probe.bind(("127.0.0.1", 0))
-		port = probe.getsockname()[1]
+		return probe.getsockname()[1]
+
+
+def start_live_server(site: str, sites_path: str, workers: int = 2):
+	"""Start gunicorn on a free loopback port; returns (process, base URL) once it answers."""
+	port = free_port()
 	log = open(os.path.join(sites_path, "..", "logs", "crm-live-test-server.log"), "a")
 	server = subprocess.Popen(
 		[

@@ -8,7 +8,7 @@ import pytest
 from frappe.utils import now_datetime
 
 from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import hash_key, issue_key
-from tests.factories import USERS, commit, make
+from tests.factories import USERS, api_body, commit, make
 from tests.http import error_of
 
 URL = "/api/crm/appointment"
@@ -163,12 +163,7 @@ def test_a_desk_session_can_read(api, session):
 
 def test_a_desk_session_must_send_the_csrf_token_to_write(api, session):
 	cookie, csrf = session
-	body = {
-		"customer_name": "Cookie",
-		"customer_email": "cookie@example.org",
-		"scheduled_time": "2031-01-01T10:00:00Z",
-		"status": "draft",
-	}
+	body = api_body(customer_name="Cookie", customer_email="cookie@example.org")
 	refused = api.post(URL, headers=cookie, json=body)
 	assert refused.status_code == 403
 	assert "CSRF" in error_of(refused)["message"]
@@ -185,12 +180,7 @@ def test_a_user_with_neither_role_gets_403_on_the_list_and_create(api, keys):
 	response = api.post(
 		URL,
 		key=keys["nobody"],
-		json={
-			"customer_name": "x",
-			"customer_email": "x@example.org",
-			"scheduled_time": "2031-01-01T10:00:00Z",
-			"status": "draft",
-		},
+		json=api_body(customer_name="x", customer_email="x@example.org"),
 	)
 	assert response.status_code == 403
 	assert error_of(response)["type"] == "permission_error"
@@ -241,12 +231,7 @@ def test_if_owner_rules_limit_a_user_to_their_own(api, keys):
 		mine = api.post(
 			URL,
 			key=keys["user"],
-			json={
-				"customer_name": "Mine",
-				"customer_email": "mine@example.org",
-				"scheduled_time": "2031-01-01T10:00:00Z",
-				"status": "draft",
-			},
+			json=api_body(customer_name="Mine", customer_email="mine@example.org"),
 		)
 		assert mine.status_code == 200
 		listed = [

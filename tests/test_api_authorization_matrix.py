@@ -4,16 +4,11 @@ with the site's default permissions (README, "Installing into an existing bench"
 import frappe
 import pytest
 
-from tests.factories import USERS, commit, make
+from tests.factories import USERS, api_body, commit, make
 from tests.http import error_of
 
 URL = "/api/crm/appointment"
-NEW = {
-	"customer_name": "Matrix",
-	"customer_email": "matrix@example.com",
-	"scheduled_time": "2031-01-15T09:30:00Z",
-	"status": "draft",
-}
+NEW = api_body(customer_name="Matrix", customer_email="matrix@example.com")
 ROUTES = ("list", "read", "create", "update", "delete")
 # Written out from the README's role table, not read from the permissions in the code.
 ALLOWED = {

@@ -7,16 +7,11 @@ import json
 import frappe
 import pytest
 
-from tests.factories import commit, make
+from tests.factories import api_body, commit, make
 from tests.http import error_of
 
 URL = "/api/crm/appointment"
-VALID = {
-	"customer_name": "Ada Lovelace",
-	"customer_email": "ada@example.com",
-	"scheduled_time": "2031-01-15T09:30:00Z",
-	"status": "draft",
-}
+VALID = api_body()
 SQL = [
 	"' OR '1'='1",
 	"'; DROP TABLE `tabCRM Appointment`; --",

@@ -30,12 +30,6 @@ def at_once(count, work):
 		return list(pool.map(run, range(count)))
 
 
-def committed_appointment(**fields):
-	doc = factories.make(**fields)
-	frappe.db.commit()
-	return doc
-
-
 @pytest.fixture
 def client(api, keys, live_server):
 	"""(session factory, base URL of the appointments route) for the manager's key."""
@@ -52,7 +46,7 @@ def test_twenty_clients_appending_with_if_match_lose_no_update(client):
 	"""Each client appends its mark to the notes: read, then PATCH with If-Match, again on 412.
 	Every mark must be there exactly once at the end: nobody overwrote anybody."""
 	session, base = client
-	doc = committed_appointment(customer_details="")
+	doc = factories.commit(factories.make(customer_details=""))
 	url = f"{base}/{doc.name}"
 	seen = []
 
@@ -81,7 +75,7 @@ def test_twenty_clients_appending_with_if_match_lose_no_update(client):
 
 def test_twenty_patches_without_if_match_all_answer_and_the_last_write_is_whole(client):
 	session, base = client
-	doc = committed_appointment()
+	doc = factories.commit(factories.make())
 	url = f"{base}/{doc.name}"
 
 	def patch(i):
@@ -99,7 +93,7 @@ def test_twenty_patches_without_if_match_all_answer_and_the_last_write_is_whole(
 @pytest.mark.parametrize("round", range(5))
 def test_two_conflicting_status_moves_at_once_have_exactly_one_winner(client, round):
 	session, base = client
-	doc = committed_appointment(status="scheduled")
+	doc = factories.commit(factories.make(status="scheduled"))
 	factories.let_time_pass(doc)
 	frappe.db.commit()
 	url = f"{base}/{doc.name}"
@@ -124,12 +118,9 @@ def test_two_conflicting_status_moves_at_once_have_exactly_one_winner(client, ro
 
 def test_concurrent_posts_with_one_idempotency_key_make_one_appointment(client):
 	session, base = client
-	body = {
-		"customer_name": "Once Only",
-		"customer_email": "once.only@example.com",
-		"scheduled_time": "2031-03-01T10:00:00Z",
-		"status": "scheduled",
-	}
+	body = factories.api_body(
+		customer_name="Once Only", customer_email="once.only@example.com", status="scheduled"
+	)
 
 	def post(i):
 		return session().post(base, json=body, headers={"Idempotency-Key": "live-race-1"}, timeout=30)
@@ -144,7 +135,7 @@ def test_concurrent_posts_with_one_idempotency_key_make_one_appointment(client):
 
 def test_concurrent_deletes_one_succeeds_the_rest_are_404(client):
 	session, base = client
-	doc = committed_appointment(status="scheduled")
+	doc = factories.commit(factories.make(status="scheduled"))
 	url = f"{base}/{doc.name}"
 
 	answers = at_once(10, lambda i: session().delete(url, timeout=30))
@@ -160,7 +151,7 @@ def test_concurrent_patches_that_make_the_calendar_event_all_succeed(client):
 	"""The first PATCH to schedule a draft makes its calendar Event; the PATCHes queued behind it on
 	the row lock must see that Event, not refuse the appointment's link to it."""
 	session, base = client
-	doc = committed_appointment(status="draft", scheduled_time=factories.future(days=3))
+	doc = factories.commit(factories.make(status="draft", scheduled_time=factories.future(days=3)))
 	url = f"{base}/{doc.name}"
 
 	answers = at_once(10, lambda i: session().patch(url, json={"status": "scheduled"}, timeout=30))

@@ -20,17 +20,11 @@ import requests
 
 from tests import factories
 from tests.conftest import SITE, SITES_PATH
-from tests.live_app import start_live_server
+from tests.live_app import free_port, start_live_server
 
 pytestmark = pytest.mark.slow
 
 URL = "/api/crm/appointment"
-
-
-def free_port() -> int:
-	with socket.socket() as probe:
-		probe.bind(("127.0.0.1", 0))
-		return probe.getsockname()[1]
 
 
 class PrivateRedis:
@@ -126,12 +120,7 @@ def test_while_redis_is_down_the_api_answers_or_fails_fast_with_json_503_and_rec
 				(
 					"POST",
 					URL,
-					{
-						"customer_name": f"Outage {i}",
-						"customer_email": f"outage{i}@example.com",
-						"scheduled_time": "2031-02-01T10:00:00Z",
-						"status": "draft",
-					},
+					factories.api_body(customer_name=f"Outage {i}", customer_email=f"outage{i}@example.com"),
 				),
 			):
 				response, seconds = answers(base, key, method, path, body)
