@@ -17,6 +17,7 @@ import urllib.parse
 import frappe
 import requests
 
+from crm_appointments.rest import listing
 from crm_appointments.rest.schema import COLUMNS
 from tests.live_app import start_live_server
 
@@ -140,6 +141,7 @@ def main():
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "creation": (">=", started)})
 		frappe.db.delete("CRM API Key", {"name": key["name"]})
 		frappe.db.commit()
+		listing.replace_generation()
 
 	r = dict(rows)
 	print(

@@ -12,9 +12,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from crm_appointments.rest import errors, idempotency, openapi, schema
+from crm_appointments.rest import errors, idempotency, listing, openapi, schema
 from crm_appointments.rest.errors import ApiError
-from crm_appointments.rest.routing import mark_as_ours
+from crm_appointments.rest.routing import let_go_of_database, mark_as_ours
 
 DOCTYPE = schema.DOCTYPE
 APP = "crm_appointments"
@@ -45,31 +45,13 @@ def openapi_document():
 
 
 def list_appointments():
-	limit, offset, filters = schema.parse_list_params(frappe.request.args)
-	# A deferred join: find the page's ids first (permissions and filters apply; walking the creation
-	# index, which carries the id, reads no rows), then read just those rows. Reading whole rows to
-	# skip past `offset` of them is what makes deep pages slow.
-	names = frappe.get_list(
-		DOCTYPE,
-		pluck="name",
-		filters=filters,
-		order_by="creation desc, name desc",
-		limit_start=offset,
-		limit_page_length=limit,
-	)
-	rows = []
-	if names:
-		columns = ", ".join(f"`{column}`" for column in schema.COLUMNS)
-		found = frappe.db.sql(
-			f"select {columns} from `tab{DOCTYPE}` where name in %(names)s",
-			{"names": tuple(names)},
-			as_dict=True,
-		)
-		by_name = {row.name: row for row in found}
-		rows = [by_name[name] for name in names if name in by_name]
-	total = frappe.get_list(DOCTYPE, fields=["count(*) as total"], filters=filters)[0].total
+	query = schema.parse_list_params(frappe.request.args)
+	rows, has_more = listing.page(query, schema.COLUMNS)
+	total = listing.total(query.filters)
 	data = [schema.from_doc(row) for row in rows]
-	return json_response({"data": data, "has_more": offset + len(data) < total, "total": total})
+	if has_more is None:
+		has_more = query.offset + len(data) < total
+	return json_response({"data": data, "has_more": has_more, "total": total})
 
 
 def get_appointment(id: str):
@@ -132,10 +114,29 @@ def serve(handlers: dict, *args, public: bool = False) -> Response:
 			raise ApiError(405, f"{frappe.request.method} is not allowed here.", headers=allow(handlers))
 		if not public and frappe.session.user == "Guest":
 			raise ApiError(401)
-		return handlers[method](*args)
+		response = handlers[method](*args)
+		if method != "GET":
+			# Here rather than in Frappe after the answer is made: a commit the database never
+			# acknowledges (it went away) is then a 503 like any other failure.
+			frappe.db.commit()
+		return response
 	except Exception as exc:
-		frappe.db.rollback()
-		return errors.error_response(errors.from_exception(exc))
+		return failure(exc)
+
+
+def failure(exc: Exception) -> Response:
+	"""Roll back and answer in the error shape. When the database went away, nothing can be rolled
+	back on the dead connection: the request lets go of it and answers 503."""
+	if not errors.database_unavailable(exc):
+		try:
+			frappe.db.rollback()
+		except Exception as lost:
+			if not errors.database_unavailable(lost):
+				raise
+			exc = lost
+	if errors.database_unavailable(exc):
+		let_go_of_database()
+	return errors.error_response(errors.from_exception(exc))
 
 
 def allow(handlers: dict) -> dict:

@@ -154,13 +154,14 @@ before_uninstall = "crm_appointments.install.before_uninstall"
 # ---------------
 # Hook on document methods and events
 
-# doc_events = {
-# 	"*": {
-# 		"on_update": "method",
-# 		"on_cancel": "method",
-# 		"on_trash": "method"
-# 	}
-# }
+# Every committed change of an appointment makes the REST list's cached totals stale.
+doc_events = {
+	"CRM Appointment": {
+		"on_change": "crm_appointments.rest.listing.bump_generation",
+		"after_delete": "crm_appointments.rest.listing.bump_generation",
+		"after_rename": "crm_appointments.rest.listing.bump_generation",
+	}
+}
 
 # Scheduled Tasks
 # ---------------

@@ -23,6 +23,8 @@ SQL = [
 LIST_PARAMS = [
 	"limit",
 	"offset",
+	"starting_after",
+	"ending_before",
 	"status",
 	"customer_email",
 	"appointment_with",

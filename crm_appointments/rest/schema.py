@@ -99,6 +99,16 @@ LIST_PARAMS = (
 		description="Maximum number of objects to return.",
 	),
 	QueryParam("offset", "integer", minimum=0, default=0, description="Number of objects to skip."),
+	QueryParam(
+		"starting_after",
+		description="Extension: a cursor. The page of objects that come after the object with this id "
+		"in list order (older ones). Cannot be combined with offset.",
+	),
+	QueryParam(
+		"ending_before",
+		description="Extension: a cursor. The page of objects that come just before the object with this "
+		"id in list order (newer ones). Cannot be combined with offset.",
+	),
 	QueryParam("status", description="One status or a comma-separated list, e.g. scheduled,confirmed."),
 	QueryParam("customer_email", format="email", description="Exact address (case does not matter)."),
 	QueryParam("appointment_with", description="Only appointments with this kind of party."),
@@ -107,6 +117,15 @@ LIST_PARAMS = (
 	QueryParam("scheduled_to", format="date-time", description="scheduled_time before this moment."),
 )
 LIST_PARAMS_BY_NAME = {p.name: p for p in LIST_PARAMS}
+
+
+@dataclass(frozen=True)
+class ListQuery:
+	limit: int
+	offset: int
+	filters: list
+	starting_after: str | None = None
+	ending_before: str | None = None
 
 
 # -- time ---------------------------------------------------------------------------------------
@@ -205,8 +224,8 @@ def from_doc(row) -> dict:
 # -- query parameters ---------------------------------------------------------------------------
 
 
-def parse_list_params(args) -> tuple[int, int, list]:
-	"""(limit, offset, filters) from the query string; anything unknown or malformed is a 400."""
+def parse_list_params(args) -> ListQuery:
+	"""The list query the query string asks for; anything unknown or malformed is a 400."""
 	for name in args:
 		if name not in LIST_PARAMS_BY_NAME:
 			raise ApiError(400, f"Unknown query parameter: {name}.", name)
@@ -229,6 +248,16 @@ def parse_list_params(args) -> tuple[int, int, list]:
 
 	limit = integer(LIST_PARAMS_BY_NAME["limit"])
 	offset = integer(LIST_PARAMS_BY_NAME["offset"])
+	cursors = {}
+	for name in ("starting_after", "ending_before"):
+		if (raw := args.get(name)) is not None:
+			if not raw.strip() or len(raw) > 140:
+				raise ApiError(400, f"{name} must be the id of an appointment.", name)
+			cursors[name] = raw.strip()
+	if len(cursors) > 1:
+		raise ApiError(400, "Give starting_after or ending_before, not both.", "ending_before")
+	if cursors and "offset" in args:
+		raise ApiError(400, f"offset cannot be combined with {next(iter(cursors))}.", "offset")
 
 	filters = []
 	if (raw := args.get("status")) is not None:
@@ -248,4 +277,4 @@ def parse_list_params(args) -> tuple[int, int, list]:
 		filters.append(["scheduled_time", ">=", parse_datetime(raw, "scheduled_from")])
 	if (raw := args.get("scheduled_to")) is not None:
 		filters.append(["scheduled_time", "<", parse_datetime(raw, "scheduled_to")])
-	return limit, offset, filters
+	return ListQuery(limit, offset, filters, **cursors)
