@@ -72,7 +72,27 @@ def _object_ok(description: str) -> dict:
 		"description": description,
 		"headers": {"ETag": {"schema": {"type": "string"}, "description": "Send it back in If-Match."}},
 		"content": {JSON: {"schema": {"$ref": "#/components/schemas/Appointment"}}},
+		"links": OBJECT_LINKS,
 	}
+
+
+# What a client can do next with an object it was given (OpenAPI links; schemathesis follows them in
+# its stateful run): read, change or delete it by its id and ETag, or list from it with a cursor.
+OBJECT_LINKS = {
+	"GetAppointment": {"operationId": "getAppointment", "parameters": {"id": "$response.body#/id"}},
+	"UpdateAppointment": {
+		"operationId": "updateAppointment",
+		"parameters": {"id": "$response.body#/id", "header.If-Match": "$response.header.ETag"},
+	},
+	"DeleteAppointment": {
+		"operationId": "deleteAppointment",
+		"parameters": {"id": "$response.body#/id", "header.If-Match": "$response.header.ETag"},
+	},
+	"ListAfterAppointment": {
+		"operationId": "listAppointments",
+		"parameters": {"starting_after": "$response.body#/id"},
+	},
+}
 
 
 def _query_param(param: schema.QueryParam) -> dict:
