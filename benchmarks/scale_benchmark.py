@@ -1,11 +1,14 @@
 """The REST API at scale, beside Frappe's own /api/resource for the same queries, on the same site.
 
     bash scripts/benchmark.sh --scale [--rows 1000000] [--requests 300] [--concurrency 4]
-                                      [--memory-requests 10000]
+                                      [--memory-requests 10000] [--deep-requests 20]
 
 Seeds --rows appointments with bulk inserts (and prints rows/s), starts gunicorn (2 workers) for
-the site on loopback, then for each query sends --requests requests from --concurrency client
-threads and prints p50/p99 latency, requests/s, and ours/Frappe's ratios. Last, the workers' memory
+the site on loopback, then for each query sends --requests requests (--deep-requests for pages
+100,000 rows deep) from --concurrency client threads and prints p50/p99 latency, requests/s, and
+ours/Frappe's ratios. A cursor page is set beside Frappe's offset page at the same depth (Frappe
+has no cursors). "Total recounted" rows replace the totals' generation before each request, as a
+write does, so each one counts. Last, the workers' memory
 (RSS) before and after --memory-requests more requests. Everything it made is deleted at the end.
 """
 
@@ -182,6 +185,9 @@ def main():
 	parser.add_argument("--requests", type=int, default=300)
 	parser.add_argument("--concurrency", type=int, default=4)
 	parser.add_argument("--memory-requests", type=int, default=10_000)
+	parser.add_argument(
+		"--deep-requests", type=int, default=20, help="requests per query for pages 100,000 rows deep"
+	)
 	args = parser.parse_args()
 
 	os.chdir(SITES_PATH)
@@ -215,6 +221,15 @@ def main():
 	count = f"/api/method/frappe.client.get_count?doctype={urllib.parse.quote(DOCTYPE)}"
 	n, c = args.requests, args.concurrency
 	offsets = [o for o in (10_000, 900_000) if o < total]
+	# The id just before each depth, in list order: a cursor page from it is the offset page there.
+	before_depth = {
+		o: frappe.db.sql(
+			"select name from `tabCRM Appointment` order by creation desc, name desc limit 1 offset %s", o - 1
+		)[0][0]
+		for o in offsets
+	}
+	generation = frappe.cache.make_key(listing.GENERATION_KEY)
+	cache = frappe.cache
 	scheduled_filter = urllib.parse.quote(json.dumps([["status", "=", "Scheduled"]]))
 
 	def create(i):
@@ -243,9 +258,9 @@ def main():
 			requests.get(f"{base}/api/crm/appointment/{sample}", headers=ours)
 			requests.get(f"{base}{resource}/{sample}", headers=theirs)
 
-		def pair(label, ours_args, theirs_args):
-			a = load(base, *ours_args, requests_total=n, concurrency=c)
-			b = load(base, *theirs_args, requests_total=n, concurrency=c)
+		def pair(label, ours_args, theirs_args, requests_total=n):
+			a = load(base, *ours_args, requests_total=requests_total, concurrency=c)
+			b = load(base, *theirs_args, requests_total=requests_total, concurrency=c)
 			pairs.append((label, a, b))
 			print(
 				f"{label:30} ours p50 {a['p50']:8.1f} p99 {a['p99']:8.1f} {a['rps']:7.1f}/s | Frappe p50 "
@@ -254,13 +269,38 @@ def main():
 				flush=True,
 			)
 
+		def after_a_write(path):
+			# What a write does to cached totals (listing.bump_generation), so each request recounts.
+			def fn(i):
+				cache.set(generation, f"benchmark-{i}-{random.random()}")
+				return path
+
+			return fn
+
 		pair("first page (with total)", ("/api/crm/appointment?limit=20", ours), (their_list, theirs))
-		pair("first page: total alone", ("/api/crm/appointment?limit=1", ours), (count, theirs))
+		pair(
+			"first page, total recounted",
+			(after_a_write("/api/crm/appointment?limit=20"), ours),
+			(their_list, theirs),
+		)
+		pair(
+			"total recounted vs get_count",
+			(after_a_write("/api/crm/appointment?limit=1"), ours),
+			(count, theirs),
+		)
 		for offset in offsets:
+			deep = args.deep_requests if offset >= 100_000 else n
 			pair(
 				f"page at offset {offset:,}",
 				(f"/api/crm/appointment?limit=20&offset={offset}", ours),
 				(f"{their_list}&limit_start={offset}", theirs),
+				deep,
+			)
+			pair(
+				f"cursor page at {offset:,}",
+				(f"/api/crm/appointment?limit=20&starting_after={before_depth[offset]}", ours),
+				(f"{their_list}&limit_start={offset}", theirs),
+				deep,
 			)
 		pair(
 			"filtered: status=scheduled",

@@ -18,7 +18,7 @@ def test_the_scale_benchmark_runs_and_cleans_up(site):
 			sys.executable,
 			"benchmarks/scale_benchmark.py",
 			"--rows",
-			"3000",
+			"12000",
 			"--requests",
 			"8",
 			"--concurrency",
@@ -35,6 +35,9 @@ def test_the_scale_benchmark_runs_and_cleans_up(site):
 	for line in (
 		"seeded at",
 		"first page (with total)",
+		"first page, total recounted",
+		"page at offset 10,000",
+		"cursor page at 10,000",
 		"GET one",
 		"create",
 		"PATCH / PUT one",
