@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from crm_appointments.rest import errors, idempotency, listing, openapi, schema
 from crm_appointments.rest.errors import ApiError
-from crm_appointments.rest.routing import let_go_of_database, mark_as_ours
+from crm_appointments.rest.routing import mark_as_ours, release_database
 
 DOCTYPE = schema.DOCTYPE
 APP = "crm_appointments"
@@ -104,7 +104,9 @@ def delete_appointment(id: str):
 
 
 def serve(handlers: dict, *args, public: bool = False) -> Response:
-	"""Run the handler for this method; any failure rolls back and answers in the error shape."""
+	"""Run the handler for this method; any failure rolls back and answers in the error shape. The
+	request's database work ends here: writes are committed inside the error handling (a commit the
+	database never acknowledges answers 503), then the connection is let go (see rest/routing.py)."""
 	if APP not in frappe.get_installed_apps():
 		raise NotFound  # the routes are per process; this site does not have the app
 	mark_as_ours()
@@ -116,17 +118,16 @@ def serve(handlers: dict, *args, public: bool = False) -> Response:
 			raise ApiError(401)
 		response = handlers[method](*args)
 		if method != "GET":
-			# Here rather than in Frappe after the answer is made: a commit the database never
-			# acknowledges (it went away) is then a 503 like any other failure.
 			frappe.db.commit()
-		return response
 	except Exception as exc:
-		return failure(exc)
+		response = failure(exc)
+	release_database()
+	return response
 
 
 def failure(exc: Exception) -> Response:
-	"""Roll back and answer in the error shape. When the database went away, nothing can be rolled
-	back on the dead connection: the request lets go of it and answers 503."""
+	"""Roll back and answer in the error shape; a database that went away answers 503 (nothing can be
+	rolled back on the dead connection)."""
 	if not errors.database_unavailable(exc):
 		try:
 			frappe.db.rollback()
@@ -134,8 +135,6 @@ def failure(exc: Exception) -> Response:
 			if not errors.database_unavailable(lost):
 				raise
 			exc = lost
-	if errors.database_unavailable(exc):
-		let_go_of_database()
 	return errors.error_response(errors.from_exception(exc))
 
 

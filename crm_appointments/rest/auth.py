@@ -12,6 +12,8 @@ Frappe refuses it as it refuses any bad bearer token: 401.
 import frappe
 
 from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import user_for_key
+from crm_appointments.rest.errors import database_unavailable
+from crm_appointments.rest.routing import database_went_away
 
 API_PREFIX = "/api/crm/"
 
@@ -23,7 +25,13 @@ def authenticate():
 	scheme, _, credentials = (request.environ.get("HTTP_AUTHORIZATION") or "").partition(" ")
 	if scheme.lower() != "bearer" or not credentials.startswith("sk_"):
 		return
-	user = user_for_key(credentials.strip())
+	try:
+		user = user_for_key(credentials.strip())
+	except Exception as exc:
+		# Usually the request's first query: where a database restart shows first.
+		if database_unavailable(exc):
+			database_went_away()
+		raise
 	if user:
 		frappe.set_user(user)
 		frappe.local.crm_api_key_user = user

@@ -7,6 +7,7 @@ import html
 import json
 
 import frappe
+import pymysql
 from frappe.utils import strip_html_tags
 from werkzeug.wrappers import Response
 
@@ -39,6 +40,11 @@ DEFAULT_MESSAGES = {
 	500: "Something went wrong on our side. It has been logged.",
 	503: "The service is briefly unavailable. Retry shortly.",
 }
+
+
+# MariaDB is not there: shutting down (1053), the connection killed (1927), no connection (2002,
+# 2003), the connection lost (2006, 2013, 2055).
+DATABASE_GONE_CODES = frozenset({1053, 1927, 2002, 2003, 2006, 2013, 2055})
 
 
 class ApiError(Exception):
@@ -78,10 +84,26 @@ def plain(message) -> str:
 	return html.unescape(strip_html_tags(str(message or ""))).strip()
 
 
+def database_unavailable(exc: BaseException) -> bool:
+	"""The database went away or cannot be reached (a restart, say), rather than refusing a query."""
+	for error in (exc, exc.__cause__):
+		if isinstance(error, pymysql.err.InterfaceError):
+			return True  # the connection was lost earlier in the request and is closed
+		if isinstance(error, pymysql.err.MySQLError) and error.args and error.args[0] in DATABASE_GONE_CODES:
+			return True
+	return False
+
+
+def database_unavailable_error() -> ApiError:
+	return ApiError(503, "The database is unavailable; try again.", headers={"Retry-After": "2"})
+
+
 def from_exception(exc: Exception) -> ApiError:
 	"""What an exception raised while serving a request means to an API client."""
 	if isinstance(exc, ApiError):
 		return exc
+	if database_unavailable(exc):
+		return database_unavailable_error()
 	if isinstance(exc, AppointmentError):
 		return ApiError(exc.http_status_code, plain(exc), exc.fieldname)
 	if isinstance(exc, frappe.DoesNotExistError):

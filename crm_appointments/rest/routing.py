@@ -8,6 +8,11 @@ the endpoints check the app is installed too: a site of the same bench without i
 Failures that happen before our code runs (bad credentials, CSRF, malformed JSON, unknown paths,
 rate limits) are answered by Frappe; `normalise_error_response`, an after_request hook, rewrites
 those answers on our paths into the one error shape, so clients never see HTML or a traceback.
+
+An API request's database work ends in the endpoint (`crm_appointments.api.serve`), which then lets
+go of the connection: Frappe's own end-of-request commit or rollback runs outside its error handling,
+so a database that went away just then (a restart) would get the client the WSGI server's HTML error
+page instead of our 503.
 """
 
 import json
@@ -16,7 +21,7 @@ import threading
 import frappe
 import frappe.api
 
-from crm_appointments.rest.errors import error_body
+from crm_appointments.rest.errors import ApiError, database_unavailable_error, error_body
 
 API_PREFIX = "/api/crm/"
 
@@ -26,6 +31,10 @@ _registered = False
 
 def register_routes():
 	global _registered
+	# Also the start of every request: forget what the previous request in this process marked, in
+	# case it ended without Frappe's clean-up of frappe.local.
+	frappe.local.crm_api_answered = False
+	frappe.local.crm_database_unavailable = False
 	if _registered:
 		return
 	with _lock:
@@ -43,6 +52,28 @@ def mark_as_ours():
 	frappe.local.crm_api_answered = True
 
 
+def release_database():
+	"""The request is done with the database: close its connection and go on without one (read-only,
+	so Frappe's session bookkeeping writes nothing). What Frappe does after the endpoint (its own
+	commit or rollback) runs outside its error handling: had the database gone away just then, the
+	client would get the WSGI server's HTML error page instead of an answer."""
+	db = getattr(frappe.local, "db", None)
+	frappe.local.db = None
+	frappe.local.flags.read_only = True
+	if db:
+		try:
+			db.close()
+		except Exception:
+			pass  # pymysql will not close a connection it already found dead
+
+
+def database_went_away():
+	"""The database went away during this request: let go of the dead connection (nothing can be
+	rolled back on it); the answer is a 503 (see `normalise_error_response`)."""
+	frappe.local.crm_database_unavailable = True
+	release_database()
+
+
 def normalise_error_response(response=None, request=None):
 	request = request or frappe.request
 	if response is None or request is None or not request.path.startswith(API_PREFIX):
@@ -54,12 +85,17 @@ def normalise_error_response(response=None, request=None):
 		frappe.local.cookie_manager.to_delete = []
 	if getattr(frappe.local, "crm_api_answered", False) or response.status_code < 400:
 		return
-	status, message = _what_frappe_meant(response, request)
-	response.set_data(json.dumps(error_body(status, message)))
-	response.status_code = status
+	if getattr(frappe.local, "crm_database_unavailable", False):
+		error = database_unavailable_error()
+	else:
+		error = ApiError(*_what_frappe_meant(response, request))
+	response.set_data(json.dumps(error_body(error.status, error.message)))
+	response.status_code = error.status
 	response.mimetype = "application/json"
 	for header in ("Content-Disposition", "X-Frappe-CSRF-Token"):
 		response.headers.pop(header, None)
+	for header, value in error.headers.items():
+		response.headers[header] = value
 
 
 def _what_frappe_meant(response, request) -> tuple[int, str | None]:
