@@ -47,7 +47,8 @@ def page(query, columns) -> tuple[list[dict], bool | None]:
 	creation, name = cursor_key(getattr(query, cursor_param), cursor_param)
 	newer = cursor_param == "ending_before"
 	# (creation, name) beyond the cursor's key in the walking direction, as Frappe's filters can say it:
-	# creation on the near side or equal, and (creation strictly beyond or name beyond).
+	# creation beyond or equal, and (creation strictly beyond, or name beyond). The first part lets the
+	# database walk the creation index from the cursor on.
 	beyond = ">" if newer else "<"
 	names = frappe.get_list(
 		DOCTYPE,
