@@ -1,23 +1,27 @@
-"""Faults: the API while Redis is down, and the API while MariaDB restarts under load.
+"""Faults: the API while Redis is down, the API while MariaDB restarts under load, and reminders due
+while Redis is down.
 
 Every server these tests stop or crash is the test's own, on a free loopback port
 (tests/private_services.py): a copy of the bench's sites folder points a live server (gunicorn, two
-workers) at it. The machine's MariaDB and Redis, which other benches and sites use, are never
-touched.
+workers) or the scheduler's pipeline (tick, queue, worker) at it. The machine's MariaDB and Redis,
+which other benches and sites use, are never touched.
 """
 
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from datetime import timedelta
 
 import frappe
 import pytest
 import redis as redis_client
 import requests
+from frappe.utils import now_datetime
 
 from tests import factories
 from tests.conftest import SITE, SITES_PATH
@@ -321,3 +325,190 @@ def test_while_mariadb_restarts_under_load_requests_fail_as_json_503_and_recover
 		f" all {len(late)} after that 200; {len(made)} appointments made, all whole; creates answered"
 		f" 503 but committed: {sum(1 for a in creates if a['status'] != 200 and a['email'] in made)}"
 	)
+
+
+# -- reminders due while Redis is down -----------------------------------------------------------
+
+REMINDER_JOB = "crm_appointments.reminders.send_due_reminders"
+
+# One scheduler tick for the site, as frappe.utils.scheduler.enqueue_events does it for each due job
+# (forced: the test decides when the job is due), then an RQ worker in burst mode, as `bench worker`
+# runs, until the queue is empty. Run with the test's sites folder as the working directory.
+TICK_AND_WORK = f"""
+import json, os
+import frappe
+from frappe.utils.background_jobs import start_worker
+frappe.init(site=os.environ["CRM_TEST_SITE"], sites_path=".")
+frappe.connect()
+try:
+	job = frappe.get_doc("Scheduled Job Type", {{"method": "{REMINDER_JOB}"}})
+	outcome = {{"enqueued": job.enqueue(force=True)}}
+except Exception as exc:
+	outcome = {{"enqueued": False, "error": f"{{type(exc).__name__}}: {{exc}}"}}
+frappe.destroy()
+if outcome["enqueued"]:
+	start_worker(queue="default", burst=True, quiet=True)
+print(json.dumps(outcome))
+"""
+
+# What a worker does with the job once it has taken it from the queue (frappe.utils.background_jobs).
+RUN_TAKEN_JOB = f"""
+import os
+from frappe.utils.background_jobs import execute_job
+execute_job(
+	os.environ["CRM_TEST_SITE"],
+	"frappe.core.doctype.scheduled_job_type.scheduled_job_type.run_scheduled_job",
+	None,
+	"{REMINDER_JOB}",
+	{{"job_type": "{REMINDER_JOB}"}},
+	is_async=True,
+)
+"""
+
+
+@pytest.fixture
+def scheduler_pipeline(committed):
+	"""A Redis of the test's own for the scheduler's queue and the cache (a copy of the sites folder
+	names it; the site is shared), reminders on with one offset, an hour; the bench's own scheduler off
+	for the site meanwhile, so only the test's pipeline runs the job. Everything is put back."""
+	job_type = frappe.get_doc("Scheduled Job Type", {"method": REMINDER_JOB})
+	was = {
+		"enable_scheduler": frappe.db.get_single_value("System Settings", "enable_scheduler"),
+		"last_execution": job_type.last_execution,
+	}
+	settings = frappe.get_single("CRM Appointment Settings")
+	was["settings"] = (settings.enable_reminders, [row.minutes_before for row in settings.reminder_offsets])
+	frappe.db.set_single_value("System Settings", "enable_scheduler", 0)
+	settings.enable_reminders = 1
+	settings.set("reminder_offsets", [{"minutes_before": 60}])
+	settings.save()
+	frappe.db.commit()
+	base = tempfile.mkdtemp(prefix="crm-reminder-fault-")
+	redis = PrivateRedis()
+	try:
+		redis.start()
+		yield private_sites(base, SITES_PATH, SITE, redis), redis
+	finally:
+		redis.stop()
+		shutil.rmtree(base, ignore_errors=True)
+		frappe.db.rollback()
+		settings.reload()
+		settings.enable_reminders, offsets = was["settings"]
+		settings.set("reminder_offsets", [{"minutes_before": minutes} for minutes in offsets])
+		settings.save()
+		frappe.db.set_single_value("System Settings", "enable_scheduler", was["enable_scheduler"] or 0)
+		frappe.db.set_value("Scheduled Job Type", job_type.name, "last_execution", was["last_execution"])
+		frappe.db.delete(
+			"Scheduled Job Log", {"scheduled_job_type": job_type.name, "creation": (">=", committed)}
+		)
+		frappe.db.commit()
+
+
+def run_in(sites: str, script: str) -> subprocess.CompletedProcess:
+	return subprocess.run(
+		[sys.executable, "-c", script], cwd=sites, capture_output=True, text=True, timeout=120
+	)
+
+
+def tick_and_work(sites: str) -> dict:
+	run = run_in(sites, TICK_AND_WORK)
+	assert run.returncode == 0, run.stderr[-2000:]
+	return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def due_now(count: int, tag: str) -> list:
+	"""Booked appointments whose hour-before reminder is due now."""
+	start = (now_datetime() + timedelta(minutes=30)).replace(microsecond=0)
+	return factories.commit(
+		[
+			factories.make(status="scheduled", scheduled_time=start, customer_email=f"{tag}{i}@example.org")
+			for i in range(count)
+		]
+	)
+
+
+def reminders_of(docs) -> dict:
+	"""{appointment: ([(minutes_before, state, email_queue)], [Email Queue names])} as committed."""
+	frappe.db.rollback()
+	return {
+		doc.name: (
+			[
+				(r.minutes_before, r.state, r.email_queue)
+				for r in frappe.get_all(
+					"CRM Appointment Reminder",
+					filters={"appointment": doc.name},
+					fields=["minutes_before", "state", "email_queue"],
+				)
+			],
+			frappe.get_all(
+				"Email Queue",
+				filters={"reference_doctype": "CRM Appointment", "reference_name": doc.name},
+				pluck="name",
+			),
+		)
+		for doc in docs
+	}
+
+
+def sent_once(reminders: dict) -> bool:
+	return all(
+		len(rows) == 1 and rows[0][:2] == (60, "Queued") and emails == [rows[0][2]]
+		for rows, emails in reminders.values()
+	)
+
+
+def job_runs(since) -> list[str]:
+	frappe.db.rollback()
+	return frappe.get_all(
+		"Scheduled Job Log",
+		filters={"scheduled_job_type": "reminders.send_due_reminders", "creation": (">=", since)},
+		pluck="status",
+		order_by="creation",
+	)
+
+
+def test_reminders_due_while_redis_is_down_go_out_once_when_it_returns(committed, scheduler_pipeline):
+	sites, redis = scheduler_pipeline
+	docs = due_now(3, "redis-down-")
+
+	redis.stop()
+	try:
+		outage = tick_and_work(sites)
+		assert not outage["enqueued"] and "ConnectionError" in outage["error"], outage
+		assert reminders_of(docs) == {doc.name: ([], []) for doc in docs}, "sent or claimed while down"
+		assert job_runs(committed) == []
+	finally:
+		redis.start()
+
+	assert tick_and_work(sites) == {"enqueued": True}
+	assert job_runs(committed) == ["Complete"]
+	first = reminders_of(docs)
+	assert sent_once(first), first
+
+	assert tick_and_work(sites) == {"enqueued": True}
+	assert job_runs(committed) == ["Complete", "Complete"]
+	assert reminders_of(docs) == first
+	print("\nthe tick while Redis was down:", outage["error"])
+
+
+def test_a_reminder_job_that_redis_leaves_mid_run_still_sends_each_reminder_once(
+	committed, scheduler_pipeline
+):
+	sites, redis = scheduler_pipeline
+	docs = due_now(3, "redis-gone-")
+
+	# The worker has taken the job from the queue; then Redis goes. The job reads and claims in the
+	# database, so it still queues the reminders.
+	redis.stop()
+	try:
+		run = run_in(sites, RUN_TAKEN_JOB)
+		assert run.returncode == 0, run.stderr[-2000:]
+	finally:
+		redis.start()
+	assert job_runs(committed) == ["Complete"]
+	first = reminders_of(docs)
+	assert sent_once(first), first
+
+	assert tick_and_work(sites) == {"enqueued": True}
+	assert job_runs(committed) == ["Complete", "Complete"]
+	assert reminders_of(docs) == first
