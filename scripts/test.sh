@@ -60,6 +60,9 @@ if [ "${FRESH_SITE:-0}" = 1 ] || ! site_works; then
 	log "creating the test site $TEST_SITE with $APP_NAME from $APP_SOURCE"
 	# A time zone that is not UTC, and not a whole hour from it, so time zone mistakes show.
 	new_site "$TEST_SITE" admin Asia/Kolkata >/dev/null
+	# The bench's own scheduler (bench start) must not run jobs on the test site while tests make and
+	# delete data under it; tests that need the scheduler turn it on for themselves.
+	as_bench bench --site "$TEST_SITE" scheduler disable >/dev/null
 	as_bench bench --site "$TEST_SITE" set-config crm_appointments_source_hash "$(source_hash)"
 elif [ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("crm_appointments_source_hash", ""))' \
 	"$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json")" != "$(source_hash)" ]; then
