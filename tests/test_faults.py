@@ -327,6 +327,38 @@ def test_while_mariadb_restarts_under_load_requests_fail_as_json_503_and_recover
 	)
 
 
+def test_a_write_that_waits_too_long_for_a_row_lock_answers_503_with_retry_after_and_changes_nothing(
+	keys, db_outage_server
+):
+	"""Another transaction holds the appointment's row (a long report, an admin's console): the PATCH
+	gives up after the server's lock wait timeout (1 s here) with a 503 the client may retry, and
+	succeeds once the lock is gone."""
+	base, db = db_outage_server
+	key = keys["manager"]
+	created, _ = answers(base, key, "POST", URL, factories.api_body(customer_email="lockwait@example.org"))
+	assert created.status_code == 200, created.text
+	id = created.json()["id"]
+	with db.connect() as admin, admin.cursor() as cursor:
+		cursor.execute("set global innodb_lock_wait_timeout = 1")
+	try:
+		with db.connect(frappe.conf.db_name) as holder, holder.cursor() as cursor:
+			cursor.execute("begin")
+			cursor.execute("select name from `tabCRM Appointment` where name = %s for update", (id,))
+			response, seconds = answers(base, key, "PATCH", f"{URL}/{id}", {"customer_name": "Waited"})
+			assert response.status_code == 503, response.text
+			assert response.headers["Retry-After"].isdigit()
+			assert response.json()["error"]["type"] == "api_error"
+			assert seconds < 10
+			cursor.execute("rollback")
+		got, _ = answers(base, key, "GET", f"{URL}/{id}")
+		assert got.json()["customer_name"] == created.json()["customer_name"]
+		retried, _ = answers(base, key, "PATCH", f"{URL}/{id}", {"customer_name": "Waited"})
+		assert retried.status_code == 200 and retried.json()["customer_name"] == "Waited"
+	finally:
+		with db.connect() as admin, admin.cursor() as cursor:
+			cursor.execute("set global innodb_lock_wait_timeout = 50")
+
+
 # -- reminders due while Redis is down -----------------------------------------------------------
 
 REMINDER_JOB = "crm_appointments.reminders.send_due_reminders"
