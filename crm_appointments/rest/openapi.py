@@ -62,7 +62,7 @@ def _error(status: int) -> dict:
 
 def _responses(ok: dict, *errors: int) -> dict:
 	responses = {"200": ok}
-	for status in sorted({401, 429, 500, *errors}):
+	for status in sorted({401, 429, 500, 503, *errors}):
 		responses[str(status)] = _error(status)
 	return responses
 
