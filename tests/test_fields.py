@@ -97,6 +97,12 @@ def test_phone_numbers_with_other_characters_are_refused(value):
 	refused("customer_phone_number", customer_phone_number=value)
 
 
+def test_phone_numbers_are_at_most_20_characters_and_a_longer_one_is_refused_by_our_rule():
+	# Frappe's own Phone check stops at 20 characters too, but with an error that names no field.
+	assert stored(make(customer_phone_number="+44 20 7946 0000 123"), "customer_phone_number")
+	refused("customer_phone_number", customer_phone_number="0" * 21)
+
+
 def test_phone_number_is_optional_and_blank_means_unset():
 	assert stored(make(customer_phone_number="   "), "customer_phone_number") is None
 

@@ -39,8 +39,8 @@ FIELDS = (
 	ApiField("customer_name", required=True, max_length=controller.MAX_DATA_LENGTH),
 	ApiField(
 		"customer_phone_number",
-		max_length=controller.MAX_DATA_LENGTH,
-		description="Digits, spaces and + - ( ) . only.",
+		max_length=controller.MAX_PHONE_LENGTH,
+		description="Digits, spaces and + - ( ) . only; at most 20 characters.",
 	),
 	ApiField("customer_skype", max_length=controller.MAX_DATA_LENGTH),
 	ApiField("customer_details", description="Plain-text notes; stay editable after the appointment closes."),

@@ -30,6 +30,8 @@ NAME_ALPHABET = string.ascii_lowercase + string.digits
 NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in practice
 
 MAX_DATA_LENGTH = 140
+# Frappe refuses a longer value in a Phone field with its own error, naming no field; ours comes first.
+MAX_PHONE_LENGTH = 20
 DEFAULT_DURATION = 30
 MIN_DURATION, MAX_DURATION = 5, 1440
 MAX_REASON_LENGTH = 1000
@@ -207,7 +209,7 @@ class CRMAppointment(Document):
 					"Customer Phone Number may contain only digits, spaces and + - ( ) ., and at least one digit."
 				),
 			)
-		self.validate_length("customer_phone_number")
+		self.validate_length("customer_phone_number", MAX_PHONE_LENGTH)
 
 	def validate_single_line_fields(self):
 		for fieldname in SINGLE_LINE_FIELDS:
@@ -219,13 +221,13 @@ class CRMAppointment(Document):
 				)
 			self.validate_length(fieldname)
 
-	def validate_length(self, fieldname):
+	def validate_length(self, fieldname, limit=MAX_DATA_LENGTH):
 		value = self.get(fieldname)
-		if value and len(value) > MAX_DATA_LENGTH:
+		if value and len(value) > limit:
 			self.throw_invalid(
 				fieldname,
 				_("{0} may be at most {1} characters long (it has {2}).").format(
-					_(self.meta.get_label(fieldname)), MAX_DATA_LENGTH, len(value)
+					_(self.meta.get_label(fieldname)), limit, len(value)
 				),
 			)
 
