@@ -118,6 +118,10 @@ def remove_seeded(since=None):
 class LoadFailed(Exception):
 	"""A request of a load run failed or timed out."""
 
+	def __init__(self, request: str, reason: str):
+		super().__init__(f"{request}: {reason}")
+		self.reason = reason
+
 
 def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300, concurrency=4):
 	"""`requests_total` requests from `concurrency` threads; latency percentiles and throughput."""
@@ -155,7 +159,7 @@ def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300,
 		t.join()
 	wall = time.perf_counter() - started
 	if errors:
-		raise LoadFailed(f"{method} {path_or_fn if isinstance(path_or_fn, str) else '...'}: {errors[0]}")
+		raise LoadFailed(f"{method} {path_or_fn if isinstance(path_or_fn, str) else '...'}", errors[0])
 	times.sort()
 	return {
 		"p50": statistics.median(times),
@@ -292,7 +296,7 @@ def main():
 			except LoadFailed as exc:
 				if not theirs:
 					raise
-				return str(exc)  # Frappe's side not answering in time is a result, not our failure
+				return f"no answer: {exc.reason}"  # Frappe's side failing is a result, not our failure
 
 		def pair(label, ours_args, theirs_args, requests_total=n):
 			row(label, measure(ours_args, requests_total), measure(theirs_args, requests_total, theirs=True))
