@@ -1,5 +1,6 @@
 """Builders for test data: appointments in any status, and users with each role."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import frappe
@@ -174,3 +175,23 @@ def issue_keys() -> dict:
 
 def revoke_keys():
 	frappe.db.delete("CRM API Key", {"user": ("in", list(USERS.values()))})
+
+
+@contextmanager
+def user_permission(kind: str, appointment: str):
+	"""A committed User Permission limiting the test user `kind` to one appointment, removed after."""
+	permission = frappe.get_doc(
+		{
+			"doctype": "User Permission",
+			"user": USERS[kind],
+			"allow": "CRM Appointment",
+			"for_value": appointment,
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	try:
+		yield permission
+	finally:
+		frappe.db.rollback()
+		frappe.delete_doc("User Permission", permission.name, force=True, ignore_permissions=True)
+		frappe.db.commit()

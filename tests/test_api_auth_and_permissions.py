@@ -8,7 +8,7 @@ import pytest
 from frappe.utils import now_datetime
 
 from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import hash_key, issue_key
-from tests.factories import USERS, api_body, commit, make
+from tests.factories import USERS, api_body, commit, make, user_permission
 from tests.http import error_of
 
 URL = "/api/crm/appointment"
@@ -197,23 +197,11 @@ def test_the_list_shows_only_what_user_permissions_allow(api, keys):
 	visible, hidden = commit(
 		[make(customer_email="visible@example.org"), make(customer_email="hidden@example.org")]
 	)
-	permission = frappe.get_doc(
-		{
-			"doctype": "User Permission",
-			"user": USERS["user"],
-			"allow": "CRM Appointment",
-			"for_value": visible.name,
-		}
-	).insert(ignore_permissions=True)
-	frappe.db.commit()
-	try:
+	with user_permission("user", visible.name):
 		body = api.get(URL, key=keys["user"], query_string={"limit": 100}).get_json()
 		assert [o["id"] for o in body["data"]] == [visible.name]
 		assert body["total"] == 1
 		assert api.get(f"{URL}/{hidden.name}", key=keys["user"]).status_code == 404
-	finally:
-		frappe.delete_doc("User Permission", permission.name, force=True, ignore_permissions=True)
-		frappe.db.commit()
 
 
 def test_if_owner_rules_limit_a_user_to_their_own(api, keys):

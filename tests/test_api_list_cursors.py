@@ -5,7 +5,7 @@ added meanwhile neither repeat nor drop an entry."""
 import frappe
 import pytest
 
-from tests.factories import USERS, commit, make
+from tests.factories import commit, make, user_permission
 from tests.http import error_of
 
 URL = "/api/crm/appointment"
@@ -139,16 +139,7 @@ def test_a_cursor_the_user_may_not_read_is_refused_like_one_that_does_not_exist(
 	visible, hidden = commit(
 		[make(customer_email="cursor-visible@example.org"), make(customer_email="cursor-hidden@example.org")]
 	)
-	permission = frappe.get_doc(
-		{
-			"doctype": "User Permission",
-			"user": USERS["user"],
-			"allow": "CRM Appointment",
-			"for_value": visible.name,
-		}
-	).insert(ignore_permissions=True)
-	frappe.db.commit()
-	try:
+	with user_permission("user", visible.name):
 		refused = api.get(URL, key=keys["user"], query_string={"starting_after": hidden.name})
 		missing = api.get(URL, key=keys["user"], query_string={"starting_after": "appointment_nosuchthing"})
 		assert refused.status_code == missing.status_code == 400
@@ -157,6 +148,3 @@ def test_a_cursor_the_user_may_not_read_is_refused_like_one_that_does_not_exist(
 		assert (
 			api.get(URL, key=keys["manager"], query_string={"ending_before": hidden.name}).status_code == 200
 		)
-	finally:
-		frappe.delete_doc("User Permission", permission.name, force=True, ignore_permissions=True)
-		frappe.db.commit()

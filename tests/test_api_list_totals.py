@@ -7,7 +7,7 @@ import pytest
 from frappe.utils import now_datetime
 
 from crm_appointments.rest import listing
-from tests.factories import USERS, api_body, commit, make
+from tests.factories import api_body, commit, make, user_permission
 
 URL = "/api/crm/appointment"
 
@@ -67,21 +67,9 @@ def test_every_committed_change_shows_in_the_next_total(api, keys, mine):
 def test_each_callers_permissions_get_their_own_count(api, keys, mine):
 	assert mine("user") == mine("manager") == 3
 	one = frappe.get_last_doc("CRM Appointment", filters={"customer_email": "totals@example.org"})
-	permission = frappe.get_doc(
-		{
-			"doctype": "User Permission",
-			"user": USERS["user"],
-			"allow": "CRM Appointment",
-			"for_value": one.name,
-		}
-	).insert(ignore_permissions=True)
-	frappe.db.commit()
-	try:
+	with user_permission("user", one.name):
 		# No appointment changed, so the generation is the same: the restricted user's count differs
 		# because the SQL Frappe builds for them does.
 		assert mine("user") == 1
 		assert mine("manager") == 3
-	finally:
-		frappe.delete_doc("User Permission", permission.name, force=True, ignore_permissions=True)
-		frappe.db.commit()
 	assert mine("user") == 3
