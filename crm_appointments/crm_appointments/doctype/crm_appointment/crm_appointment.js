@@ -11,10 +11,6 @@ const CRM_APPOINTMENT_MOVE_CAPTIONS = {
 };
 
 frappe.ui.form.on("CRM Appointment", {
-	setup(frm) {
-		crm_appointment_show_as_text(frm.meta);
-	},
-
 	refresh(frm) {
 		if (frm.is_new()) return;
 		const moves = (frm.doc.__onload || {}).status_moves || [];
@@ -161,13 +157,4 @@ function crm_appointment_show_reminders(frm) {
 			});
 			frm.dashboard.add_section(lines.join(""), __("Reminders"));
 		});
-}
-
-// Fields with ignore_xss_filter are stored exactly as typed (the server keeps markup rather than
-// silently dropping it), so they must be displayed as text: Frappe's formatters would render them as
-// HTML. The list script sets the same formatter for the list, report, board and calendar views.
-function crm_appointment_show_as_text(meta) {
-	for (const df of meta.fields.filter((f) => f.ignore_xss_filter)) {
-		df.formatter = (value) => frappe.utils.escape_html(value || "").replace(/\n/g, "<br>");
-	}
 }

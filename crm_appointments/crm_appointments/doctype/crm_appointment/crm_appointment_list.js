@@ -1,6 +1,16 @@
 // Copyright (c) 2026, crm_appointments developers
 // For license information, please see license.txt
 
+// Fields with ignore_xss_filter are stored exactly as typed (the server keeps markup rather than
+// silently dropping it), so they must be displayed as text: Frappe's formatters would render them as
+// HTML. Frappe runs this script whenever it loads the DocType (frappe.model.init_doctype), before
+// any form, list, report, board or calendar of it is drawn, so this one place serves them all.
+for (const df of (frappe.get_meta("CRM Appointment") || { fields: [] }).fields) {
+	if (df.ignore_xss_filter) {
+		df.formatter = (value) => frappe.utils.escape_html(value || "").replace(/\n/g, "<br>");
+	}
+}
+
 frappe.listview_settings["CRM Appointment"] = {
 	add_fields: ["status", "scheduled_time"],
 	get_indicator(doc) {
@@ -9,12 +19,6 @@ frappe.listview_settings["CRM Appointment"] = {
 		return [__(doc.status), status ? status.indicator : "gray", "status,=," + doc.status];
 	},
 	onload(listview) {
-		// Fields stored exactly as typed are shown as text (see crm_appointment.js, which does the
-		// same for the form).
-		for (const df of frappe.get_meta("CRM Appointment").fields.filter((f) => f.ignore_xss_filter)) {
-			df.formatter = (value) => frappe.utils.escape_html(value || "").replace(/\n/g, "<br>");
-		}
-
 		// "Today" and "Upcoming" are shared saved filters; "Mine" names its user, so each user's
 		// is made the first time they open the list.
 		if (frappe.boot.crm_appointment_mine_filter_checked) return;
