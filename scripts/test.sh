@@ -45,7 +45,7 @@ if ! [ -x "$TEST_TOOLS/bin/schemathesis" ]; then
 fi
 
 source_hash() {
-	(cd "$APP_SOURCE" && find crm_appointments -type f \( -name '*.py' -o -name '*.json' -o -name '*.txt' \) -print0 |
+	(cd "$APP_SOURCE" && find crm_appointments -type f \( -name '*.py' -o -name '*.js' -o -name '*.json' -o -name '*.txt' \) -print0 |
 		sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1)
 }
 
