@@ -17,8 +17,9 @@ import urllib.parse
 import frappe
 import requests
 
-from crm_appointments.rest import listing
+from benchmarks.common import create_bodies, warm_up
 from crm_appointments.rest.schema import COLUMNS
+from tests.factories import remove_made_since
 from tests.live_app import start_live_server
 
 SITE = os.environ["CRM_TEST_SITE"]
@@ -82,31 +83,13 @@ def main():
 	resource = f"{base}/api/resource/{urllib.parse.quote('CRM Appointment')}"
 	fields = json.dumps(list(COLUMNS))
 
-	def create_body(i):
-		return json.dumps(
-			{
-				"customer_name": f"Created {i}",
-				"customer_email": f"created{i}@example.org",
-				"scheduled_time": "2031-01-01T10:00:00Z",
-				"status": "scheduled",
-			}
-		)
-
-	def frappe_create_body(i):  # the same appointment, in Frappe's own formats
-		return json.dumps(
-			{
-				"customer_name": f"Created {i}",
-				"customer_email": f"created{i}@example.org",
-				"scheduled_time": "2031-01-01 10:00:00",
-				"status": "Scheduled",
-			}
-		)
+	create_body, frappe_create_body = create_bodies("example.org", "scheduled")
 
 	try:
+		warm_up(
+			f"{base}/api/crm/appointment", resource, ours, theirs, sample, create_body, frappe_create_body
+		)
 		session = requests.Session()
-		for _ in range(20):  # warm both workers
-			session.get(f"{base}/api/crm/appointment/{sample}", headers=ours)
-			session.get(f"{resource}/{sample}", headers=theirs)
 		rows = [
 			("ping (Frappe)", measure(session, "GET", f"{base}/api/method/ping", {})),
 			("GET one: ours", measure(session, "GET", f"{base}/api/crm/appointment/{sample}", ours)),
@@ -137,11 +120,10 @@ def main():
 		server.terminate()
 		server.wait()
 		frappe.db.rollback()
-		frappe.db.delete("CRM Appointment", {"creation": (">=", started)})
-		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "creation": (">=", started)})
+		# Everything the run made: appointments, their calendar Events, versions, mail and API records.
+		remove_made_since(started)
 		frappe.db.delete("CRM API Key", {"name": key["name"]})
 		frappe.db.commit()
-		listing.replace_generation()
 
 	r = dict(rows)
 	print(

@@ -26,6 +26,7 @@ import frappe
 import requests
 from frappe.utils import now_datetime
 
+from benchmarks.common import create_bodies, warm_up
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import new_appointment_id
 from crm_appointments.rest import listing
@@ -240,43 +241,12 @@ def main():
 	cache = frappe.cache
 	scheduled_filter = urllib.parse.quote(json.dumps([["status", "=", "Scheduled"]]))
 
-	def create(i):
-		return json.dumps(
-			{
-				"customer_name": f"Created {i}",
-				"customer_email": f"created{i}@{DOMAIN}",
-				"scheduled_time": "2031-01-01T10:00:00Z",
-				"status": "draft",
-			}
-		)
-
-	def frappe_create(i):
-		return json.dumps(
-			{
-				"customer_name": f"Created {i}",
-				"customer_email": f"created{i}@{DOMAIN}",
-				"scheduled_time": "2031-01-01 10:00:00",
-				"status": "Draft",
-			}
-		)
+	create, frappe_create = create_bodies(DOMAIN, "draft")
 
 	try:
-		# Warm both workers on every kind of request, writes too: a worker's first save imports a good
-		# part of Frappe (notifications, versions, the calendar), a second or more once per process.
-		for i in range(20):
-			requests.get(f"{base}/api/crm/appointment/{sample}", headers=ours)
-			requests.get(f"{base}{resource}/{sample}", headers=theirs)
-			requests.patch(
-				f"{base}/api/crm/appointment/{sample}",
-				headers=ours,
-				data=json.dumps({"customer_details": "w"}),
-			)
-			requests.put(
-				f"{base}{resource}/{sample}", headers=theirs, data=json.dumps({"customer_details": "w"})
-			)
-			if i < 4:
-				requests.post(f"{base}/api/crm/appointment", headers=ours, data=create(-1 - i))
-				requests.post(f"{base}{resource}", headers=theirs, data=frappe_create(-1 - i))
+		warm_up(
+			f"{base}/api/crm/appointment", f"{base}{resource}", ours, theirs, sample, create, frappe_create
+		)
 
 		def row(label, a, b):
 			theirs_text = (
