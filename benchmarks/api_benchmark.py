@@ -20,7 +20,7 @@ import requests
 from benchmarks.common import create_bodies, warm_up
 from crm_appointments.rest.schema import COLUMNS
 from tests.factories import remove_made_since
-from tests.live_app import start_live_server
+from tests.live_app import start_live_server, stop_live_server
 
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]
@@ -117,8 +117,7 @@ def main():
 			("create: /api/resource", measure(session, "POST", resource, theirs, frappe_create_body)),
 		]
 	finally:
-		server.terminate()
-		server.wait()
+		stop_live_server(server)
 		frappe.db.rollback()
 		# Everything the run made: appointments, their calendar Events, versions, mail and API records.
 		remove_made_since(started)

@@ -96,17 +96,11 @@ def keys(site):
 @pytest.fixture(scope="session")
 def live_server(site):
 	"""A production-style server (gunicorn, two workers) for the test site on a loopback port."""
-	import subprocess
-
-	from tests.live_app import start_live_server
+	from tests.live_app import start_live_server, stop_live_server
 
 	server, base = start_live_server(SITE, SITES_PATH)
 	yield base
-	server.terminate()
-	try:
-		server.wait(timeout=20)
-	except subprocess.TimeoutExpired:
-		server.kill()
+	stop_live_server(server)
 
 
 @pytest.fixture

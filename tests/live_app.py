@@ -53,6 +53,17 @@ def start_live_server(site: str, sites_path: str, workers: int = 2):
 			time.sleep(0.3)
 
 
+def stop_live_server(server):
+	"""Stop a server start_live_server started (None does nothing); killed when it will not stop."""
+	if server:
+		server.terminate()
+		try:
+			server.wait(timeout=20)
+		except subprocess.TimeoutExpired:
+			server.kill()
+			server.wait()
+
+
 if "CRM_TEST_SITE" in os.environ and "gunicorn" in sys.argv[0]:
 	frappe.app._site = os.environ["CRM_TEST_SITE"]
 	frappe.app._sites_path = os.environ["CRM_SITES_PATH"]

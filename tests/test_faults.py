@@ -25,7 +25,7 @@ from frappe.utils import now_datetime
 
 from tests import factories
 from tests.conftest import SITE, SITES_PATH
-from tests.live_app import start_live_server
+from tests.live_app import start_live_server, stop_live_server
 from tests.private_services import PrivateMariaDB, PrivateRedis, private_sites
 
 pytestmark = pytest.mark.slow
@@ -46,19 +46,9 @@ def outage_server(site):
 		server, url = start_live_server(SITE, private_sites(base, SITES_PATH, SITE, redis))
 		yield url, redis
 	finally:
-		stop_server(server)
+		stop_live_server(server)
 		redis.stop()
 		shutil.rmtree(base, ignore_errors=True)
-
-
-def stop_server(server):
-	if server:
-		server.terminate()
-		try:
-			server.wait(timeout=20)
-		except subprocess.TimeoutExpired:
-			server.kill()
-			server.wait()
 
 
 def answers(base, key, method, path, body=None):
@@ -139,7 +129,7 @@ def db_outage_server(request, site, keys):
 		server, url = start_live_server(SITE, private_sites(base, SITES_PATH, SITE, redis, db))
 		yield url, db
 	finally:
-		stop_server(server)
+		stop_live_server(server)
 		db.stop()
 		redis.stop()
 		if request.session.testsfailed > failed_before:
