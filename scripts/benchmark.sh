@@ -2,7 +2,8 @@
 # The REST API benchmark (benchmarks/api_benchmark.py) on the test site of the bench.
 #   bash scripts/benchmark.sh [requests per endpoint]
 #   bash scripts/benchmark.sh --reminders      the reminder job at 100,000 rows
-#   bash scripts/benchmark.sh --scale [--rows N --requests N --concurrency N --memory-requests N]
+#   bash scripts/benchmark.sh --scale [--rows N --requests N --concurrency N --memory-requests N
+#                                     --deep-requests N]
 #                                              the API at 1,000,000 rows beside /api/resource
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -153,13 +153,7 @@ class Load:
 	def call(self, method, path, body=None, **extra):
 		asked = time.monotonic()
 		try:
-			response = requests.request(
-				method,
-				self.base + path,
-				headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
-				data=json.dumps(body) if body is not None else None,
-				timeout=30,
-			)
+			response, _ = answers(self.base, self.key, method, path, body)
 			answer = {
 				"status": response.status_code,
 				"type": response.headers.get("Content-Type", ""),
