@@ -323,6 +323,8 @@ def test_a_write_that_waits_too_long_for_a_row_lock_answers_503_with_retry_after
 	assert created.status_code == 200, created.text
 	id = created.json()["id"]
 	with db.connect() as admin, admin.cursor() as cursor:
+		cursor.execute("select @@global.innodb_lock_wait_timeout")
+		(was,) = cursor.fetchone()
 		cursor.execute("set global innodb_lock_wait_timeout = 1")
 	try:
 		with db.connect(frappe.conf.db_name) as holder, holder.cursor() as cursor:
@@ -340,7 +342,7 @@ def test_a_write_that_waits_too_long_for_a_row_lock_answers_503_with_retry_after
 		assert retried.status_code == 200 and retried.json()["customer_name"] == "Waited"
 	finally:
 		with db.connect() as admin, admin.cursor() as cursor:
-			cursor.execute("set global innodb_lock_wait_timeout = 50")
+			cursor.execute("set global innodb_lock_wait_timeout = %s", (was,))
 
 
 # -- reminders due while Redis is down -----------------------------------------------------------
