@@ -7,6 +7,7 @@ import json
 import frappe
 import pytest
 
+from crm_appointments.rest import schema
 from tests.factories import api_body, commit, make
 from tests.http import error_of
 
@@ -20,18 +21,8 @@ SQL = [
 	"%' UNION SELECT name, password FROM __Auth -- ",
 	"\\'; SELECT SLEEP(5); --",
 ]
-LIST_PARAMS = [
-	"limit",
-	"offset",
-	"starting_after",
-	"ending_before",
-	"status",
-	"customer_email",
-	"appointment_with",
-	"party",
-	"scheduled_from",
-	"scheduled_to",
-]
+# Every parameter the list takes, as the validation and the OpenAPI document know them.
+LIST_PARAMS = [param.name for param in schema.LIST_PARAMS]
 TEXT_FIELDS = [
 	"customer_name",
 	"customer_email",
