@@ -155,6 +155,14 @@ before_uninstall = "crm_appointments.install.before_uninstall"
 # Hook on document methods and events
 
 # Every committed change of an appointment makes the REST list's cached totals stale.
+# Keys: a user's own, or any for a System Manager (see crm_api_key.py).
+has_permission = {
+	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.has_permission",
+}
+permission_query_conditions = {
+	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.get_permission_query_conditions",
+}
+
 doc_events = {
 	"CRM Appointment": {
 		"on_change": "crm_appointments.rest.listing.bump_generation",

@@ -195,3 +195,14 @@ def user_permission(kind: str, appointment: str):
 		frappe.db.rollback()
 		frappe.delete_doc("User Permission", permission.name, force=True, ignore_permissions=True)
 		frappe.db.commit()
+
+
+def frappe_token(kind: str) -> str:
+	"""An Authorization header with Frappe's own `token key:secret` for the test user `kind`
+	(committed: requests see only committed data)."""
+	from frappe.core.doctype.user.user import generate_keys
+
+	secret = generate_keys(USERS[kind])["api_secret"]
+	api_key = frappe.db.get_value("User", USERS[kind], "api_key")
+	frappe.db.commit()
+	return f"token {api_key}:{secret}"

@@ -6,6 +6,10 @@
 A key is `sk_<mode>_<id>_<secret>`. Only a SHA-256 hash of it is stored; the whole key is shown once,
 when it is issued. Keys are bound to a user, act with that user's permissions, work only on the
 app's routes (/api/crm/...), and can be revoked.
+
+Who may hold which key: anyone whose roles let them use keys (the DocType's permissions) issues,
+sees and revokes their own; only a System Manager issues, sees or revokes another user's. A key
+acts as its user, so minting one for someone else would be acting as them.
 """
 
 import hashlib
@@ -69,6 +73,8 @@ class CRMAPIKey(Document):
 			)
 
 	def validate(self):
+		if self.is_new():
+			self.validate_issuer()
 		if self.is_new() and not self.secret_hash:
 			self.make_secret()
 		if frappe.db.get_value("User", self.user, "enabled") != 1 or self.user == "Guest":
@@ -79,6 +85,12 @@ class CRMAPIKey(Document):
 				frappe.throw(_("A key's secret cannot be changed; issue a new key instead."))
 			if before.revoked and not self.revoked:
 				frappe.throw(_("A revoked key stays revoked; issue a new key instead."))
+
+	def validate_issuer(self):
+		if not may_manage_keys_of(self.user):
+			frappe.throw(
+				_("Only a System Manager may issue a key for another user."), frappe.PermissionError
+			)
 
 	@frappe.whitelist()
 	def revoke(self):
@@ -95,6 +107,25 @@ def issue_key(user: str, mode: str = "live", label: str | None = None) -> dict:
 	doc.flags.issued_by_api = True
 	doc.insert()
 	return {"name": doc.name, "key": doc.flags.plain_key, "user": doc.user}
+
+
+def may_manage_keys_of(user: str, by: str | None = None) -> bool:
+	"""Whether `by` (the session user) may issue, see and revoke `user`'s keys."""
+	by = by or frappe.session.user
+	return user == by or "System Manager" in frappe.get_roles(by)
+
+
+def has_permission(doc, ptype=None, user=None, debug=False) -> bool:
+	"""hooks.py: a key is another user's business only for a System Manager."""
+	return may_manage_keys_of(doc.user, user) if doc.user else True
+
+
+def get_permission_query_conditions(user=None) -> str:
+	"""hooks.py: lists (the desk's included) show a user their own keys; a System Manager all."""
+	user = user or frappe.session.user
+	if "System Manager" in frappe.get_roles(user):
+		return ""
+	return f"`tabCRM API Key`.`user` = {frappe.db.escape(user)}"
 
 
 def user_for_key(key: str) -> str | None:

@@ -14,7 +14,16 @@ function crm_issue_api_key(listview) {
 	const dialog = new frappe.ui.Dialog({
 		title: __("Issue an API key"),
 		fields: [
-			{ fieldname: "user", fieldtype: "Link", options: "User", label: __("User"), reqd: 1 },
+			{
+				fieldname: "user",
+				fieldtype: "Link",
+				options: "User",
+				label: __("User"),
+				reqd: 1,
+				default: frappe.session.user,
+				// Only a System Manager may issue a key for someone else (the server enforces it).
+				read_only: !frappe.user.has_role("System Manager"),
+			},
 			{ fieldname: "mode", fieldtype: "Select", options: "live\ntest", default: "live", label: __("Mode") },
 			{ fieldname: "label", fieldtype: "Data", label: __("Label") },
 		],
