@@ -41,7 +41,12 @@ def appointment(id: str):
 
 
 def openapi_document():
-	return serve({"GET": lambda: json_response(openapi.document())}, public=True)
+	return serve({"GET": get_openapi_document}, public=True)
+
+
+def get_openapi_document():
+	no_query_parameters()
+	return json_response(openapi.document())
 
 
 def list_appointments():
@@ -55,10 +60,12 @@ def list_appointments():
 
 
 def get_appointment(id: str):
+	no_query_parameters()
 	return object_response(load(id))
 
 
 def create_appointment():
+	no_query_parameters()
 	body = read_body()
 	values = schema.to_doc_values(body, creating=True)
 	key = frappe.get_request_header("Idempotency-Key")
@@ -83,6 +90,7 @@ def create_appointment():
 
 
 def update_appointment(id: str):
+	no_query_parameters()
 	values = schema.to_doc_values(read_body(), creating=False)
 	doc = load(id, for_update=True)
 	current = etag(schema.from_doc(doc))
@@ -94,6 +102,7 @@ def update_appointment(id: str):
 
 
 def delete_appointment(id: str):
+	no_query_parameters()
 	doc = load(id, for_update=True)
 	check_if_match(etag(schema.from_doc(doc)))
 	frappe.delete_doc(DOCTYPE, doc.name)
@@ -143,6 +152,13 @@ def allow(handlers: dict) -> dict:
 	if "GET" in methods:
 		methods.append("HEAD")
 	return {"Allow": ", ".join(methods)}
+
+
+def no_query_parameters():
+	"""Only the list reads the query string; on any other route a parameter is unknown, as an unknown
+	body field is (`cmd` included: see routing.keep_rpc_off_our_routes)."""
+	for name in frappe.request.args:
+		raise ApiError(400, f"Unknown query parameter: {name}.", name)
 
 
 def read_body():

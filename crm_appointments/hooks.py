@@ -85,6 +85,7 @@ app_license = "mit"
 # ---------------------------------------------------------------
 
 before_request = [
+	"crm_appointments.rest.routing.keep_rpc_off_our_routes",
 	"crm_appointments.rest.routing.register_routes",
 	"crm_appointments.rest.auth.authenticate",
 ]

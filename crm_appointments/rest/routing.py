@@ -47,6 +47,16 @@ def register_routes():
 		_registered = True
 
 
+def keep_rpc_off_our_routes():
+	"""A before_request hook: Frappe runs any request whose arguments carry `cmd` as a call of that
+	whitelisted method, whatever its path (`frappe.app.application` checks `form_dict.cmd` before it
+	routes). On our paths `cmd` is just an argument our endpoints do not know: they refuse it (400
+	naming it) like any other unknown field or query parameter."""
+	request = frappe.request
+	if request and request.path.startswith(API_PREFIX):
+		frappe.local.form_dict.pop("cmd", None)
+
+
 def mark_as_ours():
 	"""Our endpoints answered this request themselves (in the error shape where it failed)."""
 	frappe.local.crm_api_answered = True
