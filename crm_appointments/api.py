@@ -94,6 +94,10 @@ def update_appointment(id: str):
 	values = schema.to_doc_values(read_body(), creating=False)
 	doc = load(id, for_update=True)
 	current = etag(schema.from_doc(doc))
+	if not doc.changes(values):
+		doc.check_permission("write")  # a PATCH is a write the caller must be allowed, change or not
+		check_if_match(current)
+		return object_response(doc)
 	doc.update(values)
 	doc.save()
 	# After the save so bad input answers 400 whatever If-Match says; a 412 rolls the save back.

@@ -40,9 +40,46 @@ def test_null_or_blank_on_a_required_field_is_a_400(api, keys, scheduled, field,
 	assert error_of(response)["param"] == field
 
 
+def stored_state(api, key, doc) -> tuple:
+	"""What a PATCH that changes nothing must leave alone: the object (its updated_at), its ETag, the
+	stored modified time to the microsecond and the number of Versions."""
+	response = api.get(f"{URL}/{doc.name}", key=key)
+	return (
+		response.get_json(),
+		response.headers["ETag"],
+		frappe.db.get_value("CRM Appointment", doc.name, "modified"),
+		frappe.db.count("Version", {"ref_doctype": "CRM Appointment", "docname": doc.name}),
+	)
+
+
 def test_an_empty_patch_changes_nothing(api, keys, scheduled):
+	before = stored_state(api, keys["user"], scheduled)
 	response = api.patch(f"{URL}/{scheduled.name}", key=keys["user"], json={})
 	assert response.status_code == 200
+	assert response.headers["ETag"] == before[1]
+	assert stored_state(api, keys["user"], scheduled) == before
+
+
+def test_a_patch_that_repeats_the_stored_values_changes_nothing(api, keys, scheduled):
+	before = stored_state(api, keys["user"], scheduled)
+	obj = before[0]
+	same = {
+		"customer_name": f"  {obj['customer_name']} ",
+		"customer_email": obj["customer_email"].upper(),
+		"status": obj["status"],
+		"scheduled_time": obj["scheduled_time"].replace("Z", "+00:00"),
+		"duration": obj["duration"],
+		"customer_phone_number": obj["customer_phone_number"],
+	}
+	response = api.patch(f"{URL}/{scheduled.name}", key=keys["user"], json=same, headers={"If-Match": before[1]})
+	assert response.status_code == 200, response.get_data(as_text=True)
+	assert response.headers["ETag"] == before[1]
+	assert stored_state(api, keys["user"], scheduled) == before
+
+
+def test_a_patch_that_changes_nothing_still_honours_a_stale_if_match(api, keys, scheduled):
+	response = api.patch(f"{URL}/{scheduled.name}", key=keys["user"], json={}, headers={"If-Match": '"stale"'})
+	assert response.status_code == 412
 
 
 def test_a_move_the_workflow_refuses_is_a_409_naming_the_allowed_moves(api, keys, scheduled):

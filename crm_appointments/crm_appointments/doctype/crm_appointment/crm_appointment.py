@@ -112,6 +112,15 @@ class CRMAppointment(Document):
 			self.duration = duration
 		self.save()
 
+	def changes(self, values: dict) -> list[str]:
+		"""The fields that saving these values would change, compared as a save stores them (trimmed,
+		e-mail lower-case, statuses as labels). Saving no change is not a write: an API PATCH that
+		changes nothing leaves the appointment, its modified time and its Versions as they are."""
+		candidate = frappe.get_doc(self.as_dict())
+		candidate.update(values)
+		candidate.normalise_fields()
+		return [f for f in values if field_changed(self.meta, f, self.get(f), candidate.get(f))]
+
 	def _validate_links(self):
 		# Frappe checks links on every insert and save, before `validate`: normalise the input and
 		# apply our link rules here, first, so their errors name the field. They are not repeated in
