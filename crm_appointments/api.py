@@ -215,6 +215,8 @@ def check_if_match(current: str):
 	wanted = frappe.get_request_header("If-Match")
 	if wanted is None:
 		return
+	if not wanted.strip():
+		raise ApiError(400, "If-Match must be an ETag from an earlier response, or *.", "If-Match")
 	if wanted.strip() != "*" and current not in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]:
 		raise ApiError(412, headers={"ETag": current})
 

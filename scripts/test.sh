@@ -38,10 +38,11 @@ ensure_chromium
 # Tools that drive the app from outside (schemathesis) live in a venv of their own, so they can never
 # change the bench's Python packages.
 TEST_TOOLS="$BENCH_HOME/.crm-test-tools"
-if ! [ -x "$TEST_TOOLS/bin/schemathesis" ]; then
-	log "installing schemathesis into $TEST_TOOLS"
-	as_bench "$PYTHON" -m venv "$TEST_TOOLS"
-	as_bench "$TEST_TOOLS/bin/pip" install -q 'schemathesis~=4.32'
+# openapi-python-client generates a client from the served document, as API users do.
+if ! [ -x "$TEST_TOOLS/bin/schemathesis" ] || ! [ -x "$TEST_TOOLS/bin/openapi-python-client" ]; then
+	log "installing schemathesis and openapi-python-client into $TEST_TOOLS"
+	[ -x "$TEST_TOOLS/bin/pip" ] || as_bench "$PYTHON" -m venv "$TEST_TOOLS"
+	as_bench "$TEST_TOOLS/bin/pip" install -q 'schemathesis~=4.32' 'openapi-python-client~=0.29'
 fi
 
 source_hash() {

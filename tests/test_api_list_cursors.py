@@ -120,7 +120,7 @@ def test_ending_before_the_newest_is_an_empty_last_page(api, keys, seven):
 	("query", "param"),
 	[
 		({"starting_after": "appointment_x", "ending_before": "appointment_y"}, "ending_before"),
-		({"starting_after": "appointment_x", "offset": "0"}, "offset"),
+		({"starting_after": "appointment_x", "offset": "1"}, "offset"),
 		({"ending_before": "appointment_x", "offset": "5"}, "offset"),
 		({"starting_after": " "}, "starting_after"),
 		({"ending_before": "x" * 141}, "ending_before"),
@@ -148,3 +148,14 @@ def test_a_cursor_the_user_may_not_read_is_refused_like_one_that_does_not_exist(
 		assert (
 			api.get(URL, key=keys["manager"], query_string={"ending_before": hidden.name}).status_code == 200
 		)
+
+
+def test_offset_zero_with_a_cursor_is_no_offset(api, keys, seven):
+	"""Generated clients send their default offset=0 with every call."""
+	first = api.get(URL, key=keys["manager"], query_string={"limit": 2}).get_json()["data"]
+	plain = api.get(URL, key=keys["manager"], query_string={"limit": 2, "starting_after": first[-1]["id"]})
+	zero = api.get(
+		URL, key=keys["manager"], query_string={"limit": 2, "starting_after": first[-1]["id"], "offset": "0"}
+	)
+	assert zero.status_code == 200
+	assert zero.get_json() == plain.get_json()

@@ -47,6 +47,10 @@ DEFAULT_MESSAGES = {
 DATABASE_GONE_CODES = frozenset({1053, 1927, 2002, 2003, 2006, 2013, 2055})
 
 
+# RFC 9110: a 401 names the scheme to use (the app's secret keys and OAuth tokens are bearer tokens).
+WWW_AUTHENTICATE = 'Bearer realm="crm_appointments"'
+
+
 class ApiError(Exception):
 	"""An HTTP failure with the fields of the error object."""
 
@@ -55,6 +59,8 @@ class ApiError(Exception):
 		self.message = message or DEFAULT_MESSAGES.get(status, "Error.")
 		self.param = param
 		self.headers = headers or {}
+		if status == 401:
+			self.headers.setdefault("WWW-Authenticate", WWW_AUTHENTICATE)
 		super().__init__(self.message)
 
 

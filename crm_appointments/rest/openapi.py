@@ -13,20 +13,31 @@ def _set(out: dict, **keywords) -> dict:
 	return out
 
 
+STATUS = {"$ref": "#/components/schemas/Status"}
+
+
 def _field_schema(field: schema.ApiField, nullable: bool) -> dict:
+	if field.enum:  # the one enum, status, is a component of its own
+		return dict(STATUS)
 	out = _set(
 		{"type": [field.type, "null"] if nullable else field.type},
 		format=field.format,
 		maxLength=field.max_length,
 		minimum=field.minimum,
 		maximum=field.maximum,
+		pattern=field.pattern,
+		readOnly=field.read_only or None,
 		description=field.description or None,
 	)
-	if field.enum:
-		out["enum"] = [*field.enum, None] if nullable else list(field.enum)
-	elif field.required and field.type == "string" and not field.format:
-		out.update({"minLength": 1, "pattern": r"\S"})  # required text may not be blank
+	if field.required and field.type == "string" and not field.format:
+		out["minLength"] = 1  # required text may not be blank
+		out.setdefault("pattern", r"\S")
 	return out
+
+
+def _status() -> dict:
+	field = schema.FIELDS_BY_NAME["status"]
+	return {"type": "string", "enum": list(field.enum), "description": field.description}
 
 
 def _appointment() -> dict:
@@ -46,7 +57,7 @@ def _appointment() -> dict:
 
 
 def _body(creating: bool) -> dict:
-	properties = {f.name: _field_schema(f, nullable=not f.required) for f in schema.FIELDS}
+	properties = {f.name: _field_schema(f, nullable=not f.required) for f in schema.WRITABLE}
 	body = {"type": "object", "properties": properties, "additionalProperties": False}
 	if creating:
 		body["required"] = [f.name for f in schema.FIELDS if f.required]
@@ -54,10 +65,15 @@ def _body(creating: bool) -> dict:
 
 
 def _error(status: int) -> dict:
-	return {
+	response = {
 		"description": DEFAULT_MESSAGES.get(status, "Error"),
 		"content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
 	}
+	if status == 401:
+		response["headers"] = {
+			"WWW-Authenticate": {"schema": {"type": "string"}, "description": "The scheme to authenticate with."}
+		}
+	return response
 
 
 def _responses(ok: dict, *errors: int) -> dict:
@@ -128,8 +144,9 @@ IF_MATCH = {
 	"name": "If-Match",
 	"in": "header",
 	"required": False,
-	"description": "An ETag from an earlier response: the request fails with 412 if the object changed since.",
-	"schema": {"type": "string"},
+	"description": "An ETag from an earlier response (or *): the request fails with 412 if the object "
+	"changed since.",
+	"schema": {"type": "string", "minLength": 1, "pattern": r"\S"},
 }
 IDEMPOTENCY_KEY = {
 	"name": "Idempotency-Key",
@@ -204,6 +221,7 @@ def document() -> dict:
 							"description": "Deleted",
 							"content": {JSON: {"schema": {"$ref": "#/components/schemas/Deleted"}}},
 						},
+						400,
 						403,
 						404,
 						412,
@@ -240,6 +258,7 @@ def document() -> dict:
 				"session": {"type": "apiKey", "in": "cookie", "name": "sid"},
 			},
 			"schemas": {
+				"Status": _status(),
 				"Appointment": _appointment(),
 				"AppointmentCreate": _body(creating=True),
 				"AppointmentUpdate": _body(creating=False),

@@ -30,25 +30,47 @@ class ApiField:
 	max_length: int | None = None
 	minimum: int | None = None
 	maximum: int | None = None
+	pattern: str | None = None  # the shape the controller's rules allow, where a regex can say it
+	read_only: bool = False  # in objects, never in request bodies (the app sets it)
 	extension: bool = False  # not in the API document; added by contract.md
 	description: str = ""
 
 
+# The controller trims single-line text before its rules, then refuses control characters (Python's
+# `re`, which schemathesis uses too, takes \s as the whitespace str.strip removes).
+SINGLE_LINE = r"^\s*[^\x00-\x1f\x7f]*\s*$"
+SINGLE_LINE_NOT_BLANK = r"^\s*[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*\s*$"
+MIN_YEAR, MAX_YEAR = 1900, 9998
+# The years MIN_YEAR to MAX_YEAR, as written (before any offset is applied), for the OpenAPI document.
+YEAR_PATTERN = r"^\s*(19\d\d|[2-8]\d{3}|9[0-8]\d\d|99[0-8]\d|999[0-8])-"
+# Blank is allowed: an optional field sent blank is unset.
+PHONE = r"^\s*([0-9 +\-().]*[0-9][0-9 +\-().]*)?\s*$"
+
+
 # In the API document's order, then the extensions.
 FIELDS = (
-	ApiField("customer_name", required=True, max_length=controller.MAX_DATA_LENGTH),
+	ApiField(
+		"customer_name",
+		required=True,
+		max_length=controller.MAX_DATA_LENGTH,
+		pattern=SINGLE_LINE_NOT_BLANK,
+		description="One line of text, trimmed; not blank.",
+	),
 	ApiField(
 		"customer_phone_number",
 		max_length=controller.MAX_PHONE_LENGTH,
-		description="Digits, spaces and + - ( ) . only; at most 20 characters.",
+		pattern=PHONE,
+		description="Digits, spaces and + - ( ) . only, at least one digit; at most 20 characters.",
 	),
-	ApiField("customer_skype", max_length=controller.MAX_DATA_LENGTH),
+	ApiField("customer_skype", max_length=controller.MAX_DATA_LENGTH, pattern=SINGLE_LINE),
 	ApiField("customer_details", description="Plain-text notes; stay editable after the appointment closes."),
 	ApiField(
 		"scheduled_time",
 		required=True,
 		format="date-time",
-		description="ISO 8601 with Z or an offset; without one, the site's time zone. Returned in UTC.",
+		pattern=YEAR_PATTERN,
+		description="ISO 8601 with Z or an offset; without one, the site's time zone. Returned in UTC. "
+		"Years 1900 to 9998.",
 	),
 	ApiField(
 		"status",
@@ -57,7 +79,11 @@ FIELDS = (
 		description="Moves allowed: "
 		+ "; ".join(f"{k} -> {', '.join(v) or 'none'}" for k, v in workflow.MOVES.items()),
 	),
-	ApiField("calendar_event", description="The Frappe Event the app keeps in step; set by the app only."),
+	ApiField(
+		"calendar_event",
+		read_only=True,
+		description="The Frappe Event the app keeps in step; set by the app only.",
+	),
 	ApiField("customer_email", required=True, format="email", max_length=controller.MAX_DATA_LENGTH),
 	ApiField(
 		"appointment_with", description="The kind of party: Contact, Lead, Customer, CRM Lead or CRM Deal."
@@ -73,9 +99,13 @@ FIELDS = (
 	),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
-READ_ONLY = ("id", "created_at", "updated_at")
+WRITABLE = tuple(f for f in FIELDS if not f.read_only)
+READ_ONLY = ("id", "created_at", "updated_at", *(f.name for f in FIELDS if f.read_only))
 # Columns a list query needs to build the objects.
 COLUMNS = ("name", "creation", "modified", *(f.name for f in FIELDS))
+
+
+MAX_OFFSET = 999_999_999  # nine digits: what the parser reads as a number
 
 
 @dataclass(frozen=True)
@@ -98,7 +128,15 @@ LIST_PARAMS = (
 		default=20,
 		description="Maximum number of objects to return.",
 	),
-	QueryParam("offset", "integer", minimum=0, default=0, description="Number of objects to skip."),
+	QueryParam(
+		"offset",
+		"integer",
+		minimum=0,
+		maximum=MAX_OFFSET,
+		default=0,
+		description="Number of objects to skip. 0 (the default) may be sent with a cursor; any other "
+		"value may not.",
+	),
 	QueryParam(
 		"starting_after",
 		description="Extension: a cursor. The page of objects that come after the object with this id "
@@ -133,7 +171,6 @@ class ListQuery:
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
 
 
-MIN_YEAR, MAX_YEAR = 1900, 9998
 
 
 def parse_datetime(value, param: str) -> datetime:
@@ -144,14 +181,14 @@ def parse_datetime(value, param: str) -> datetime:
 			f"{param} must be an ISO 8601 date and time, like 2024-01-15T09:30:00Z.",
 			param,
 		)
+	if not MIN_YEAR <= int(value.strip()[:4]) <= MAX_YEAR:
+		raise ApiError(400, f"{param} must fall in the years {MIN_YEAR} to {MAX_YEAR}.", param)
 	try:
 		parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
 		if parsed.tzinfo is not None:
 			parsed = parsed.astimezone(site_zone()).replace(tzinfo=None)
 	except (ValueError, OverflowError):
 		raise ApiError(400, f"{param} is not a real date and time.", param) from None
-	if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-		raise ApiError(400, f"{param} must fall in the years {MIN_YEAR} to {MAX_YEAR}.", param)
 	return parsed
 
 
@@ -176,7 +213,7 @@ def to_doc_values(body, creating: bool) -> dict:
 		if name not in FIELDS_BY_NAME:
 			raise ApiError(400, f"Unknown field: {name}.", name)
 	if creating:
-		for field in FIELDS:
+		for field in WRITABLE:
 			if field.required and field.name not in body:
 				raise ApiError(400, f"Missing required field: {field.name}.", field.name)
 
@@ -195,6 +232,11 @@ def to_doc_values(body, creating: bool) -> dict:
 				raise ApiError(400, f"{name} must be an integer.", name)
 		elif not isinstance(value, str):
 			raise ApiError(400, f"{name} must be a string.", name)
+		elif field.max_length and len(value) > field.max_length:
+			# As the document's maxLength counts: the value as sent, before the controller trims it.
+			raise ApiError(
+				400, f"{name} may be at most {field.max_length} characters long (it has {len(value)}).", name
+			)
 		if field.enum:
 			if value not in field.enum:
 				raise ApiError(400, f"{name} must be one of: {', '.join(field.enum)}.", name)
@@ -256,7 +298,7 @@ def parse_list_params(args) -> ListQuery:
 			cursors[name] = raw.strip()
 	if len(cursors) > 1:
 		raise ApiError(400, "Give starting_after or ending_before, not both.", "ending_before")
-	if cursors and "offset" in args:
+	if cursors and offset:  # offset=0 is what generated clients send by default: no offset
 		raise ApiError(400, f"offset cannot be combined with {next(iter(cursors))}.", "offset")
 
 	filters = []
