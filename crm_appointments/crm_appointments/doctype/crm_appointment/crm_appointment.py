@@ -77,8 +77,12 @@ class CRMAppointment(Document):
 	# end: auto-generated types
 
 	def autoname(self):
+		"""A random name that no appointment has, and none had: a deleted one's name stays its own,
+		so restoring it from Deleted Document cannot collide and an id is never reused."""
 		self.name = new_appointment_id()
-		while frappe.db.exists(self.doctype, self.name):
+		while frappe.db.exists(self.doctype, self.name) or frappe.db.exists(
+			"Deleted Document", {"deleted_doctype": self.doctype, "deleted_name": self.name}
+		):
 			self.name = new_appointment_id()
 
 	def onload(self):
@@ -404,3 +408,5 @@ def on_doctype_update():
 	frappe.db.add_index("CRM Appointment", ["creation"])
 	# The reminder job and the default list filter by status and time together.
 	frappe.db.add_index("CRM Appointment", ["status", "scheduled_time"])
+	# autoname looks a new name up among the deleted ones; Frappe's table has no index for that.
+	frappe.db.add_index("Deleted Document", ["deleted_name"])
