@@ -102,6 +102,13 @@ def render(template_name: str, appointment, **extra) -> tuple[str, str]:
 	return frappe.render_template(template.subject or "", context), message
 
 
+def why_not_sent(to: list[str]) -> str:
+	"""Why `queue` queued nothing for these recipients."""
+	if not to:
+		return frappe._("No recipients")
+	return frappe._("No default outgoing Email Account")
+
+
 def queue(appointment, to: list[str], subject: str, message: str, cancel: bool = False) -> str | None:
 	"""Queue one email (with the .ics) and record it on the appointment. Returns the Email Queue name."""
 	if not to:

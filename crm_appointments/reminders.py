@@ -105,11 +105,11 @@ def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], n
 		return False
 	(nearest, row), rest = claimed[0], claimed[1:]
 	email_queue, recipients = appointment_mail.send_reminder(doc, nearest)
-	frappe.db.set_value(
-		REMINDER,
-		row,
-		{"email_queue": email_queue, "recipients": ", ".join(recipients), "queued_at": now_datetime()},
-	)
+	if email_queue:
+		outcome = {"email_queue": email_queue, "queued_at": now_datetime()}
+	else:  # recorded as what happened, not as Queued
+		outcome = {"state": "Not Sent", "note": appointment_mail.why_not_sent(recipients)}
+	frappe.db.set_value(REMINDER, row, {**outcome, "recipients": ", ".join(recipients)})
 	for _minutes, skipped in rest:
 		frappe.db.set_value(
 			REMINDER, skipped, {"state": "Skipped", "note": f"Superseded by the {nearest}-minute reminder"}

@@ -212,3 +212,27 @@ def test_a_cancellation_sends_method_cancel(booked, start):
 	assert calendar.method.value == "CANCEL"
 	assert calendar.vevent.status.value == "CANCELLED"
 	assert int(calendar.vevent.sequence.value) == 1
+
+
+def test_a_reminder_on_a_site_without_an_outgoing_email_account_is_recorded_as_not_sent(booked, start):
+	from tests.factories import OUTBOX
+
+	frappe.db.set_value("Email Account", OUTBOX, "default_outgoing", 0)
+	frappe.local.outgoing_email_account = {}
+	try:
+		assert send_due_reminders(now=start - timedelta(hours=23)) == 0
+		rows, emails = queued_for(booked)
+		assert [(r.minutes_before, r.state, r.email_queue) for r in rows] == [(1440, "Not Sent", None)]
+		assert emails == []
+		assert "outgoing Email Account" in frappe.db.get_value(
+			"CRM Appointment Reminder", {"appointment": booked.name}, "note"
+		)
+		# The appointment says so too, and the next run does not try again.
+		assert frappe.db.exists(
+			"Comment", {"reference_name": booked.name, "content": ("like", "Not emailed%")}
+		)
+		assert send_due_reminders(now=start - timedelta(hours=22)) == 0
+	finally:
+		frappe.db.set_value("Email Account", OUTBOX, "default_outgoing", 1)
+		frappe.db.commit()
+		frappe.local.outgoing_email_account = {}
