@@ -63,7 +63,7 @@ def answers(base, key, method, path, body=None):
 	return response, time.monotonic() - started
 
 
-def test_while_redis_is_down_the_api_answers_or_fails_fast_with_json_503_and_recovers(
+def test_while_redis_is_down_every_request_answers_200_within_5_s_and_creates_whole_appointments(
 	api, keys, outage_server
 ):
 	base, redis = outage_server
@@ -84,21 +84,23 @@ def test_while_redis_is_down_the_api_answers_or_fails_fast_with_json_503_and_rec
 				(
 					"POST",
 					URL,
-					factories.api_body(customer_name=f"Outage {i}", customer_email=f"outage{i}@example.com"),
+					factories.api_body(
+						customer_name=f"Outage {i}", customer_email=f"outage{i}@example.com", status="scheduled"
+					),
 				),
 			):
 				response, seconds = answers(base, key, method, path, body)
 				outcomes.append((method, response.status_code))
-				assert response.status_code in (200, 503), (method, response.status_code, response.text[:300])
+				# Frappe's cache falls back to the database: what the README says, measured.
+				assert response.status_code == 200, (method, response.status_code, response.text[:300])
 				assert response.headers["Content-Type"].startswith("application/json")
 				assert seconds < 5, f"{method} took {seconds:.1f} s while Redis was down"
-				if response.status_code == 503:
-					assert response.json()["error"]["type"] == "api_error"
 				if method == "POST":
 					frappe.db.rollback()
-					made = frappe.db.exists("CRM Appointment", {"customer_email": f"outage{i}@example.com"})
-					# Either the whole appointment was made and reported, or nothing was.
-					assert bool(made) == (response.status_code == 200)
+					made = frappe.get_doc(
+						"CRM Appointment", {"customer_email": f"outage{i}@example.com"}
+					)
+					assert made.calendar_event and frappe.db.exists("Event", made.calendar_event)
 	finally:
 		redis.start()
 
