@@ -1,19 +1,34 @@
-"""iCalendar (RFC 5545) invitations for appointments.
+"""iCalendar (RFC 5545) invitations for appointments, built with the icalendar library.
 
 One VEVENT per appointment: its UID is stable for the appointment's life, SEQUENCE rises with each
-reschedule (and the cancellation), DTSTART/DTEND are in UTC. METHOD:REQUEST invites or updates;
-METHOD:CANCEL withdraws.
+reschedule (and the cancellation), DTSTAMP/DTSTART/DTEND are in UTC (so no VTIMEZONE).
+METHOD:REQUEST invites or updates; METHOD:CANCEL withdraws.
+
+icalendar escapes TEXT values, quotes parameter values and folds lines; `_parameter` and `_text`
+replace only what RFC 5545 cannot carry, or readers would not show alike.
 """
 
+import re
 from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 import frappe
 from frappe.utils import get_url
+from icalendar import Calendar, Event, vCalAddress
 
 from crm_appointments.timezones import as_utc
 
 PRODID = "-//crm_appointments//Frappe CRM Appointments//EN"
+
+# A parameter value holds no control character (RFC 5545 3.1), a tab included here: each is a space.
+# Nor a double quote; and a caret is an escape to RFC 6868 readers, a backslash to some others (the
+# icalendar parser among them), while the rest show them as typed. So that every calendar shows the
+# CN alike, they are written as look-alikes: " as ', ^ as U+02C6 MODIFIER LETTER CIRCUMFLEX ACCENT,
+# \ as U+29F5 REVERSE SOLIDUS OPERATOR.
+_PARAMETER_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+_PARAMETER_LOOKALIKES = str.maketrans({'"': "'", "^": "\u02c6", "\\": "\u29f5"})
+# TEXT holds no control character but tab and (escaped) line breaks (RFC 5545 3.3.11).
+_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def uid(appointment) -> str:
@@ -21,59 +36,41 @@ def uid(appointment) -> str:
 	return f"{appointment.name}@{host}"
 
 
-def _utc(value) -> str:
-	return as_utc(value).strftime("%Y%m%dT%H%M%SZ")
+def _parameter(value) -> str:
+	return _PARAMETER_CONTROLS.sub(" ", str(value or "")).translate(_PARAMETER_LOOKALIKES).strip()
 
 
 def _text(value) -> str:
-	"""TEXT value escaping (RFC 5545 3.3.11)."""
-	return (
-		str(value or "")
-		.replace("\\", "\\\\")
-		.replace(";", "\\;")
-		.replace(",", "\\,")
-		.replace("\r\n", "\\n")
-		.replace("\n", "\\n")
-	)
-
-
-def _fold(line: str) -> str:
-	"""Lines longer than 75 octets continue on the next line after a space (RFC 5545 3.1)."""
-	data = line.encode()
-	if len(data) <= 75:
-		return line
-	parts, start = [], 0
-	while start < len(data):
-		end = min(start + (75 if not parts else 74), len(data))
-		while end < len(data) and (data[end] & 0xC0) == 0x80:  # never split a UTF-8 character
-			end -= 1
-		parts.append(data[start:end].decode())
-		start = end
-	return "\r\n ".join(parts)
+	value = str(value or "").replace("\r\n", "\n").replace("\r", "\n")
+	return _TEXT_CONTROLS.sub("", value)
 
 
 def invitation(appointment, organizer_email: str, cancel: bool = False) -> str:
-	lines = [
-		"BEGIN:VCALENDAR",
-		"VERSION:2.0",
-		f"PRODID:{PRODID}",
-		"CALSCALE:GREGORIAN",
-		f"METHOD:{'CANCEL' if cancel else 'REQUEST'}",
-		"BEGIN:VEVENT",
-		f"UID:{uid(appointment)}",
-		f"SEQUENCE:{appointment.calendar_sequence or 0}",
-		f"DTSTAMP:{_utc(datetime.now(timezone.utc))}",
-		f"DTSTART:{_utc(appointment.scheduled_time)}",
-		f"DTEND:{_utc(appointment.end_time())}",
-		f"SUMMARY:{_text(appointment_summary(appointment))}",
-		f"DESCRIPTION:{_text(appointment.customer_details)}",
-		f"ORGANIZER:mailto:{organizer_email}",
-		f"ATTENDEE;CN={_text(appointment.customer_name)};ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{appointment.customer_email}",
-		f"STATUS:{'CANCELLED' if cancel else 'CONFIRMED'}",
-		"END:VEVENT",
-		"END:VCALENDAR",
-	]
-	return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+	attendee = vCalAddress.new(
+		appointment.customer_email,
+		cn=_parameter(appointment.customer_name) or None,
+		role="REQ-PARTICIPANT",
+		rsvp=True,
+	)
+	event = Event.new(
+		uid=uid(appointment),
+		sequence=appointment.calendar_sequence or 0,
+		stamp=datetime.now(timezone.utc),
+		start=as_utc(appointment.scheduled_time),
+		end=as_utc(appointment.end_time()),
+		summary=_text(appointment_summary(appointment)),
+		description=_text(appointment.customer_details),
+		organizer=vCalAddress.new(organizer_email),
+		attendees=[attendee],
+		status="CANCELLED" if cancel else "CONFIRMED",
+	)
+	calendar = Calendar()
+	calendar.add("version", "2.0")
+	calendar.add("prodid", PRODID)
+	calendar.add("calscale", "GREGORIAN")
+	calendar.add("method", "CANCEL" if cancel else "REQUEST")
+	calendar.add_component(event)
+	return calendar.to_ical().decode()
 
 
 def appointment_summary(appointment) -> str:

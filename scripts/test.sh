@@ -27,6 +27,14 @@ ensure_services
 ensure_db_admin
 register_app "$APP_NAME"
 
+# The app's own dependencies (pyproject.toml), which bench installs with the app (setup.sh does so
+# with pip install -e); the code under test is this checkout, so they are installed from its list.
+mapfile -t app_dependencies < <(as_bench env/bin/python -c \
+	'import sys, tomllib; [print(d) for d in tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]]' \
+	"$APP_SOURCE/pyproject.toml")
+if [ "${#app_dependencies[@]}" -gt 0 ]; then
+	as_bench env/bin/python -m pip install -q "${app_dependencies[@]}"
+fi
 # pytest and the test-only packages, in the bench's Python (Playwright drives the browser tests).
 if ! as_bench env/bin/python -c 'import pytest, playwright, hypothesis' 2>/dev/null; then
 	log "installing the test tools into the bench's Python"

@@ -190,6 +190,22 @@ def test_the_invitation_is_valid_icalendar_in_utc(booked, start):
 	assert event.attendee.value == "mailto:rem@example.org"
 
 
+def test_the_emailed_invitation_names_the_attendee_as_typed(committed, start):
+	"""A name with iCalendar's delimiters in it once rewrote the attendee's address."""
+	booked = commit(
+		make(
+			status="scheduled",
+			scheduled_time=start,
+			customer_email="rem@example.org",
+			customer_name="Bob:mailto:attacker@evil.example?x=",
+		)
+	)
+	send_due_reminders(now=start - timedelta(hours=23))
+	(attendee,) = invitation_of(booked).vevent.attendee_list
+	assert attendee.value == "mailto:rem@example.org"
+	assert attendee.params["CN"] == ["Bob:mailto:attacker@evil.example?x="]
+
+
 def test_a_reschedule_keeps_the_uid_and_raises_the_sequence(booked, start):
 	send_due_reminders(now=start - timedelta(hours=23))
 	first = invitation_of(booked).vevent
