@@ -134,13 +134,10 @@ before_uninstall = "crm_appointments.install.before_uninstall"
 # -----------
 # Permissions evaluated in scripted ways
 
-# permission_query_conditions = {
-# 	"Event": "frappe.desk.doctype.event.event.get_permission_query_conditions",
-# }
-#
-# has_permission = {
-# 	"Event": "frappe.desk.doctype.event.event.has_permission",
-# }
+# An appointment's calendar Event is seen only by those who may read the appointment (see
+# crm_appointments/event_permissions.py); Frappe ANDs these with its own rules for Event.
+permission_query_conditions = {"Event": "crm_appointments.event_permissions.query_conditions"}
+has_permission = {"Event": "crm_appointments.event_permissions.has_permission"}
 
 # DocType Class
 # ---------------
@@ -197,9 +194,15 @@ scheduler_events = {
 # Overriding Methods
 # ------------------------------
 #
-# override_whitelisted_methods = {
-# 	"frappe.desk.doctype.event.event.get_events": "crm_appointments.event.get_events"
-# }
+# Frappe's Event calendar reads Events with its own SQL, past the permission hooks above.
+# getdoc and get_link_title hand out linked documents' titles without a permission check; the
+# link dropdown renders search results as HTML (see crm_appointments/link_titles.py).
+override_whitelisted_methods = {
+	"frappe.desk.doctype.event.event.get_events": "crm_appointments.event_permissions.get_events",
+	"frappe.desk.form.load.getdoc": "crm_appointments.link_titles.getdoc",
+	"frappe.desk.search.get_link_title": "crm_appointments.link_titles.get_link_title",
+}
+standard_queries = {"CRM Appointment": "crm_appointments.link_titles.search_appointments"}
 #
 # each overriding function accepts a `data` argument;
 # generated from the base implementation of the doctype dashboard,
