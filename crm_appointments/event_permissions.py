@@ -40,10 +40,7 @@ def query_conditions(user=None):
 	user = user or frappe.session.user
 	if user == "Administrator":
 		return ""
-	owned = (
-		f"select 1 from `tab{DOCTYPE}` appointment"
-		" where appointment.calendar_event = `tabEvent`.name"
-	)
+	owned = f"select 1 from `tab{DOCTYPE}` appointment where appointment.calendar_event = `tabEvent`.name"
 	readable = readable_appointments(user)
 	if readable is None:
 		return f"not exists ({owned})"

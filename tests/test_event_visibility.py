@@ -104,6 +104,7 @@ def test_an_outsider_cannot_list_open_fetch_or_see_in_the_calendar_an_appointmen
 	assert not outsider.fetches("Event", event)
 	assert not outsider.opens("Event", event)[0]
 	status, body = outsider.method("frappe.desk.search.search_link", doctype="Event", txt="Eve")
+	assert status == 200, body
 	assert event not in {row["value"] for row in body.get("message") or body.get("results") or []}
 
 
@@ -117,9 +118,7 @@ def test_a_crm_user_sees_the_event_in_the_event_calendar_and_opens_it(api, token
 	assert staff.opens("Event", event)[0]
 
 
-def test_a_user_narrowed_by_user_permissions_sees_only_the_events_of_appointments_they_may_read(
-	api, tokens
-):
+def test_a_user_narrowed_by_user_permissions_sees_only_the_events_of_appointments_they_may_read(api, tokens):
 	mine, other = booked(), booked()
 	events = {d.name: frappe.db.get_value("CRM Appointment", d.name, "calendar_event") for d in (mine, other)}
 	with user_permission("user", mine.name):
