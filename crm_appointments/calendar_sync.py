@@ -41,6 +41,9 @@ def upsert_event(appointment):
 		"ends_on": appointment.end_time(),
 		"event_type": "Public",
 		"event_category": "Meeting",
+		# Frappe's morning digest mails each day's Events to every user, past permissions; the app
+		# sends its own reminders (see event_permissions for who may see the Event).
+		"send_reminder": 0,
 		"status": "Open",
 		"description": escape_html(
 			frappe._("Appointment {0} with {1} ({2})").format(

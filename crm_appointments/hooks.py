@@ -135,14 +135,6 @@ before_uninstall = "crm_appointments.install.before_uninstall"
 # -----------
 # Permissions evaluated in scripted ways
 
-# permission_query_conditions = {
-# 	"Event": "frappe.desk.doctype.event.event.get_permission_query_conditions",
-# }
-#
-# has_permission = {
-# 	"Event": "frappe.desk.doctype.event.event.has_permission",
-# }
-
 # DocType Class
 # ---------------
 # Override standard doctype classes
@@ -155,15 +147,18 @@ before_uninstall = "crm_appointments.install.before_uninstall"
 # ---------------
 # Hook on document methods and events
 
-# Every committed change of an appointment makes the REST list's cached totals stale.
-# Keys: a user's own, or any for a System Manager (see crm_api_key.py).
+# Keys: a user's own, or any for a System Manager (crm_api_key.py). An appointment's calendar Event:
+# only for those who may read the appointment (event_permissions.py). Frappe ANDs these with its own.
 has_permission = {
 	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.has_permission",
+	"Event": "crm_appointments.event_permissions.has_permission",
 }
 permission_query_conditions = {
 	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.get_permission_query_conditions",
+	"Event": "crm_appointments.event_permissions.query_conditions",
 }
 
+# Every committed change of an appointment makes the REST list's cached totals stale.
 doc_events = {
 	"CRM Appointment": {
 		"on_change": "crm_appointments.rest.listing.bump_generation",
@@ -206,9 +201,15 @@ scheduler_events = {
 # Overriding Methods
 # ------------------------------
 #
-# override_whitelisted_methods = {
-# 	"frappe.desk.doctype.event.event.get_events": "crm_appointments.event.get_events"
-# }
+# Frappe's Event calendar reads Events with its own SQL, past the permission hooks above.
+# getdoc and get_link_title hand out linked documents' titles without a permission check; the
+# link dropdown renders search results as HTML (see crm_appointments/link_titles.py).
+override_whitelisted_methods = {
+	"frappe.desk.doctype.event.event.get_events": "crm_appointments.event_permissions.get_events",
+	"frappe.desk.form.load.getdoc": "crm_appointments.link_titles.getdoc",
+	"frappe.desk.search.get_link_title": "crm_appointments.link_titles.get_link_title",
+}
+standard_queries = {"CRM Appointment": "crm_appointments.link_titles.search_appointments"}
 #
 # each overriding function accepts a `data` argument;
 # generated from the base implementation of the doctype dashboard,

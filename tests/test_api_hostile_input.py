@@ -179,3 +179,20 @@ def test_a_refused_patch_changes_nothing(api, keys):
 		"Before",
 		modified,
 	)
+
+
+@pytest.mark.parametrize("value", ["<img src=x onerror=alert(1)>", "<b></b>", "  <br>  "])
+def test_a_name_that_is_only_markup_is_our_400_naming_customer_name(api, keys, value):
+	"""Frappe counts a required field whose text is all markup as empty; the answer is ours, and a
+	name with some text besides markup is stored as typed."""
+	before = count()
+	response = api.post(URL, key=keys["manager"], json={**VALID, "customer_name": value})
+	assert response.status_code == 400, body_of(response)
+	error = error_of(response)
+	assert error["param"] == "customer_name"
+	assert error["message"] == "Customer Name must contain some text, not only markup."
+	assert count() == before
+	typed = "Eve " + value
+	response = api.post(URL, key=keys["manager"], json={**VALID, "customer_name": typed})
+	assert response.status_code == 200, body_of(response)
+	assert response.get_json()["customer_name"] == typed.strip()

@@ -6,7 +6,7 @@ import frappe
 import pytest
 from frappe.utils import get_datetime
 
-from tests.factories import future, let_time_pass, make, stored
+from tests.factories import USERS, future, let_time_pass, make, stored
 
 
 def event_of(doc):
@@ -94,8 +94,35 @@ def test_the_event_is_the_apps_to_set():
 		doc.save()
 
 
-def test_a_user_without_event_permissions_still_gets_the_event(as_user):
+@pytest.fixture
+def event_rights_for_system_managers_only():
+	"""Event's permissions as a site can set them in Role Permissions Manager (Custom DocPerm): only
+	System Managers, so the `All` role, which every user has, gives none."""
+	frappe.get_doc(
+		{
+			"doctype": "Custom DocPerm",
+			"parent": "Event",
+			"parenttype": "DocType",
+			"parentfield": "permissions",
+			"role": "System Manager",
+			"permlevel": 0,
+			**{right: 1 for right in ("read", "write", "create", "delete")},
+		}
+	).insert(ignore_permissions=True)
+	frappe.clear_cache(doctype="Event")
+	yield
+	frappe.db.rollback()
+	frappe.clear_cache(doctype="Event")
+
+
+def test_a_user_without_event_permissions_still_gets_the_event(
+	event_rights_for_system_managers_only, as_user
+):
+	user = USERS["user"]
+	assert not any(frappe.has_permission("Event", right, user=user) for right in ("read", "create", "write"))
 	as_user("user")
 	doc = make(status="scheduled")
+	doc.scheduled_time = future(days=5)
+	doc.save()
 	frappe.set_user("Administrator")
-	assert event_of(doc) is not None
+	assert get_datetime(event_of(doc).starts_on) == get_datetime(doc.scheduled_time)

@@ -5,6 +5,7 @@ checks what the database holds afterwards. Data is made through the ORM and comm
 is another process); the `committed` fixture removes it.
 """
 
+import re
 import time as time_module
 from datetime import datetime, time, timedelta
 
@@ -451,3 +452,77 @@ def test_script_in_every_text_field_is_shown_as_text_on_every_page(page):
 		page.wait_for_timeout(300)
 		assert page.evaluate("() => window.__crm_xss") is None, f"script ran on the {where} page"
 		assert page.locator('img[src="x"]').count() == 0, f"markup made an element on the {where} page"
+
+
+NAME_WITH_SCRIPT = 'Eve <img src=x onerror="window.__crm_xss=1">'
+
+
+def assert_no_script_ran(page, where):
+	page.wait_for_timeout(300)
+	assert page.evaluate("() => window.__crm_xss") is None, f"script ran on the {where}"
+	assert page.locator('img[src="x"]').count() == 0, f"markup made an element on the {where}"
+
+
+def test_a_name_with_script_runs_nowhere_its_title_appears(page, playwright_browser):
+	"""The name is the appointment's title: form, list, calendars, board, the Event form, a link
+	field's dropdown, the timeline; and, for a desk user with no CRM role, the link to it on an
+	Event they may open (they are given its name, not its title)."""
+	# Within the hour, so that the month the calendars open on shows it.
+	doc = saved(customer_name=NAME_WITH_SCRIPT, status="scheduled", scheduled_time=factories.future(hours=1))
+	event = frappe.db.get_value(DOCTYPE, doc.name, "calendar_event")
+	frappe.set_user(factories.USERS["user"])
+	meeting = frappe.get_doc(
+		{"doctype": "Event", "subject": "Prepare", "event_type": "Public", "starts_on": doc.scheduled_time}
+	)
+	meeting.add_participant(DOCTYPE, doc.name)
+	meeting.insert()
+	frappe.set_user("Administrator")
+	frappe.db.commit()
+	pages = {
+		"form and its timeline": f"{LIST}/{doc.name}",
+		"list": LIST,
+		"appointment calendar": f"{LIST}/view/calendar/default",
+		"board": f"{LIST}/view/kanban/CRM Appointments by Status",
+		"appointment's Event form": f"/app/event/{event}",
+		"Event calendar": "/app/event/view/calendar/default",
+		"Event with the appointment as participant": f"/app/event/{meeting.name}",
+	}
+	for where, path in pages.items():
+		browser.open_route(page, page.base, path)
+		page.get_by_text(re.compile(r"\bEve\b")).first.wait_for(state="attached")
+		assert_no_script_ran(page, f"{where} page")
+	# A link field's dropdown (Frappe's Link control, searching appointments).
+	page.evaluate(
+		"""() => { window.__crm_dialog = new frappe.ui.Dialog({title: "Pick",
+			fields: [{fieldtype: "Link", options: "CRM Appointment", fieldname: "appointment"}]});
+			window.__crm_dialog.show(); }"""
+	)
+	field = page.locator('.modal.show input[data-fieldname="appointment"]')
+	field.click()
+	field.press_sequentially("Eve", delay=100)
+	result = page.locator('[role="option"]').filter(has_text=doc.name).first
+	result.wait_for()
+	assert_no_script_ran(page, "link field's dropdown")
+	assert NAME_WITH_SCRIPT in result.inner_text()
+	# A desk user with no CRM role opens the Event that links to the appointment.
+	# A Blogger: the desk opens for them, and no CRM role is theirs.
+	outsider = factories.USERS["nobody"]
+	update_password(outsider, PASSWORD)
+	frappe.get_doc("User", outsider).add_roles("Blogger")
+	frappe.db.commit()
+	context = playwright_browser.new_context(viewport=browser.VIEWPORT, locale="en-GB")
+	try:
+		other = context.new_page()
+		other.set_default_timeout(20_000)
+		browser.log_in(other, page.base, outsider, PASSWORD)
+		browser.open_route(other, page.base, f"/app/event/{meeting.name}")
+		other.get_by_text(doc.name).first.wait_for(state="attached")
+		assert_no_script_ran(other, "outsider's Event page")
+		assert other.get_by_text(re.compile(r"\bEve\b")).count() == 0, (
+			"the outsider was shown the customer's name"
+		)
+	finally:
+		context.close()
+		frappe.db.rollback()
+		frappe.get_doc("User", outsider).remove_roles("Blogger")
+		frappe.db.commit()

@@ -15,7 +15,7 @@ from datetime import timedelta
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import cint, cstr, get_datetime, now_datetime, validate_email_address
+from frappe.utils import cint, cstr, get_datetime, now_datetime, strip_html, validate_email_address
 
 from crm_appointments import appointment_mail, calendar_sync, exceptions
 from crm_appointments.crm_appointments import status_workflow as workflow
@@ -199,6 +199,10 @@ class CRMAppointment(Document):
 	def validate_customer_name(self):
 		if not self.customer_name:
 			self.throw_invalid("customer_name", _("Customer Name is required."))
+		# Frappe counts a required field whose text is all markup as empty (and would refuse it with its
+		# own message, naming no field for the API): the same rule, said here.
+		if not strip_html(self.customer_name).strip():
+			self.throw_invalid("customer_name", _("Customer Name must contain some text, not only markup."))
 		self.validate_length("customer_name")
 
 	def validate_customer_email(self):

@@ -1,0 +1,66 @@
+"""Who may see an appointment's calendar Event: exactly those who may read the appointment.
+
+Frappe lets every desk user read every Public Event. An appointment's Event carries the customer's
+name and email, so for an Event that belongs to an appointment (the appointment's `calendar_event`
+names it, a link only the app sets) Frappe's rule is narrowed to the appointment's own: its owner,
+its assignees and anyone else whose roles, User Permissions or shares let them read it. Other Events
+keep Frappe's rule.
+
+hooks.py registers `has_permission` and `query_conditions` for Event. Frappe ANDs them with its own,
+so they can only take access away, never give it. Frappe's Event calendar (and the desk's
+"Today's Events") reads Events with its own SQL, which no permission hook reaches; `get_events`
+takes its place (override_whitelisted_methods) and drops what the query conditions hide.
+
+The cost does not grow with the number of users: no shares are written. The condition looks up the
+Event in the appointments' `calendar_event` index and checks that one appointment against the
+user's read conditions, which is what reading the appointment itself costs.
+"""
+
+import frappe
+from frappe.desk.doctype.event import event as frappe_event
+
+DOCTYPE = "CRM Appointment"
+
+
+def has_permission(doc, ptype=None, user=None):
+	"""False when the Event is an appointment's and the user may not read that appointment;
+	otherwise None, leaving the decision to Frappe's own rules."""
+	user = user or frappe.session.user
+	if user == "Administrator" or doc.is_new():
+		return None
+	for name in frappe.get_all(DOCTYPE, filters={"calendar_event": doc.name}, pluck="name"):
+		if not frappe.has_permission(DOCTYPE, "read", doc=name, user=user):
+			return False
+	return None
+
+
+def query_conditions(user=None):
+	"""SQL for lists, reports, searches and counts of Events: no Event of an appointment the user may
+	not read."""
+	user = user or frappe.session.user
+	if user == "Administrator":
+		return ""
+	owned = f"select 1 from `tab{DOCTYPE}` appointment where appointment.calendar_event = `tabEvent`.name"
+	readable = readable_appointments(user)
+	if readable is None:
+		return f"not exists ({owned})"
+	return f"not exists ({owned} and appointment.name not in ({readable}))"
+
+
+def readable_appointments(user) -> str | None:
+	"""The SQL that lists the names of the appointments `user` may read (Frappe's own query, with
+	roles, User Permissions, if-owner rules and shares), or None when they may read none."""
+	if not frappe.has_permission(DOCTYPE, "read", user=user):
+		return None
+	return frappe.get_list(DOCTYPE, fields=["name"], user=user, limit_page_length=0, order_by="", run=False)
+
+
+@frappe.whitelist()
+def get_events(start, end, user=None, for_reminder=False, filters=None):
+	"""Frappe's Event calendar feed, less the Events the session user may not read."""
+	events = frappe_event.get_events(start, end, user=user, for_reminder=for_reminder, filters=filters)
+	names = list({event.name for event in events})
+	if not names:
+		return events
+	visible = set(frappe.get_list("Event", filters={"name": ("in", names)}, pluck="name", limit=0))
+	return [event for event in events if event.name in visible]
