@@ -49,9 +49,12 @@ def make_roles():
 
 
 def before_uninstall():
-	"""Take the roles away with the app, from every user who had them, and its saved views."""
+	"""Take away what points at the app's DocTypes (see uninstall.py), its saved views, its email
+	templates, and its roles from every user who had them."""
+	from crm_appointments import uninstall
 	from crm_appointments.appointment_mail import TEMPLATES
 
+	uninstall.before_uninstall()
 	desk_views.uninstall()
 
 	for name in TEMPLATES:
