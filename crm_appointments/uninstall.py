@@ -129,28 +129,34 @@ def remove_or_detach_communication(name: str, ours: set[str]):
 
 
 def pointers(ours: set[str]):
-	"""(DocType, meta, field) for every Link and Dynamic Link field on the site that can name one of
-	`ours` (a Link to DocType) or one of their records (a Link to one of them)."""
+	"""(DocType, meta, field, kind) for every field on the site that can name one of `ours` (kind
+	"doctype": a Link to DocType, or the field a Dynamic Link takes its DocType from) or one of their
+	records (kind "record": a Link to one of them)."""
 	for doctype in frappe.get_all("DocType", {"is_virtual": 0, "name": ("not in", list(ours))}, pluck="name"):
 		meta = frappe.get_meta(doctype)
+		seen = set()
 		for field in meta.get_link_fields():
-			if field.options == "DocType" or field.options in ours:
-				yield doctype, meta, field
+			if field.options == "DocType":
+				seen.add(field.fieldname)
+				yield doctype, meta, field, "doctype"
+			elif field.options in ours:
+				yield doctype, meta, field, "record"
+		for field in meta.get_dynamic_link_fields():
+			source = meta.get_field(field.options)
+			if source and source.fieldname not in seen:
+				seen.add(source.fieldname)
+				yield doctype, meta, source, "doctype"
 
 
 def sweep(ours: set[str]):
-	for doctype, meta, field in pointers(ours):
+	for doctype, meta, field, kind in pointers(ours):
 		if meta.issingle:
-			if field.options == "DocType":
-				frappe.db.delete(
-					"Singles", {"doctype": doctype, "field": field.fieldname, "value": ("in", list(ours))}
-				)
-			else:
-				frappe.db.delete("Singles", {"doctype": doctype, "field": field.fieldname})
+			values = {"value": ("in", list(ours))} if kind == "doctype" else {}
+			frappe.db.delete("Singles", {"doctype": doctype, "field": field.fieldname, **values})
 			continue
 		if not frappe.db.table_exists(doctype):
 			continue
-		if field.options == "DocType":
+		if kind == "doctype":
 			names_doctype(doctype, meta, field, ours)
 		else:
 			names_record(doctype, meta, field)
