@@ -74,6 +74,10 @@ def test_uninstalling_leaves_nothing_pointing_at_the_app_and_the_party_can_be_de
 		)
 		for status in workflow.VALUES
 	]
+	cancelled = factories.make(status="scheduled", appointment_with="Contact", party=contact)
+	cancelled.status = "Cancelled"  # its Event is cancelled, not gone, and a cancellation was emailed
+	cancelled.save()
+	appointments.append(cancelled)
 	for doc in appointments:
 		reminders.claim(doc.name, 60, doc.scheduled_time, frappe.utils.now_datetime())
 		appointment_mail.send_reminder(doc, 60)
