@@ -54,8 +54,8 @@ def before_uninstall():
 	from crm_appointments import uninstall
 	from crm_appointments.appointment_mail import TEMPLATES
 
-	uninstall.before_uninstall()
 	desk_views.uninstall()
+	uninstall.before_uninstall()
 
 	for name in TEMPLATES:
 		if frappe.db.exists("Email Template", name):

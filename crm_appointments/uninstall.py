@@ -38,6 +38,8 @@ DELETE = {
 	"Access Log",
 	"User Permission",
 	"Deleted Document",
+	"List Filter",
+	"Kanban Board",
 }
 
 
