@@ -5,6 +5,9 @@ appointment as participants) and links it in `calendar_event`; rescheduling move
 no_show cancel it; completed closes it; deleting the appointment deletes it. A draft has none.
 """
 
+import secrets
+import string
+
 import frappe
 from frappe.utils import escape_html, get_datetime
 
@@ -12,6 +15,12 @@ from crm_appointments import ics
 from crm_appointments.crm_appointments import status_workflow as workflow
 
 EVENT_STATUS = {"cancelled": "Cancelled", "no_show": "Cancelled", "completed": "Closed"}
+# The app's Events are named like its appointments: random, never handed out twice. Frappe's EV.#####
+# series gives the newest name out again once that Event is deleted, and the delayed clean-up jobs of
+# the deleted Event then act on the new one.
+EVENT_PREFIX = "EV-"
+EVENT_ALPHABET = string.ascii_lowercase + string.digits
+EVENT_RANDOM_LENGTH = 16
 
 
 def sync(appointment):
@@ -31,8 +40,15 @@ def existing_event(appointment):
 	return None
 
 
+def new_event():
+	event = frappe.new_doc("Event")
+	event.name = EVENT_PREFIX + "".join(secrets.choice(EVENT_ALPHABET) for _ in range(EVENT_RANDOM_LENGTH))
+	event.flags.name_set = True
+	return event
+
+
 def upsert_event(appointment):
-	event = existing_event(appointment) or frappe.new_doc("Event")
+	event = existing_event(appointment) or new_event()
 	# The desk renders an Event's subject and description as HTML (timeline, calendar, form), and the
 	# customer's name is stored exactly as typed: it goes in escaped.
 	wanted = {
@@ -75,14 +91,9 @@ def upsert_event(appointment):
 
 
 def remove(appointment):
-	"""The appointment is being deleted: its Event goes too (Deleted Document keeps both)."""
+	"""The appointment is being deleted: its Event goes too, with the Event's own timeline entries,
+	into Deleted Document (see belongings.py; restoring the appointment brings it back)."""
+	from crm_appointments import belongings
+
 	if appointment.calendar_event and frappe.db.exists("Event", appointment.calendar_event):
-		# The Event's timeline entries first: Event.on_trash would delete them as the acting user,
-		# who may not be allowed to delete Communications.
-		for name in frappe.get_all(
-			"Communication",
-			filters={"reference_doctype": "Event", "reference_name": appointment.calendar_event},
-			pluck="name",
-		):
-			frappe.delete_doc("Communication", name, ignore_permissions=True, force=True)
-		frappe.delete_doc("Event", appointment.calendar_event, ignore_permissions=True, force=True)
+		belongings.take_away("Event", appointment.calendar_event)

@@ -49,10 +49,13 @@ def make_roles():
 
 
 def before_uninstall():
-	"""Take the roles away with the app, from every user who had them, and its saved views."""
+	"""Take away what points at the app's DocTypes (see uninstall.py), its saved views, its email
+	templates, and its roles from every user who had them."""
+	from crm_appointments import uninstall
 	from crm_appointments.appointment_mail import TEMPLATES
 
 	desk_views.uninstall()
+	uninstall.before_uninstall()
 
 	for name in TEMPLATES:
 		if frappe.db.exists("Email Template", name):

@@ -7,6 +7,7 @@ Every path that saves an appointment (the desk, the REST API, the ORM, Data Impo
 `validate`, so every rule lives here, once. The workflow itself is data in `status_workflow`.
 """
 
+import json
 import re
 import secrets
 import string
@@ -17,7 +18,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, now_datetime, strip_html, validate_email_address
 
-from crm_appointments import appointment_mail, calendar_sync, exceptions
+from crm_appointments import appointment_mail, belongings, calendar_sync, exceptions
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	get_settings,
@@ -76,9 +77,19 @@ class CRMAppointment(Document):
 		status: DF.Literal["Draft", "Scheduled", "Confirmed", "Completed", "Cancelled", "No Show"]
 	# end: auto-generated types
 
+	def before_naming(self):
+		# Frappe's restore (Deleted Document > Restore) inserts the kept copy: it keeps its id.
+		self.flags.restoring = belongings.deleted_copy(self)
+		if self.flags.restoring:
+			self.flags.restored_name = self.name
+
 	def autoname(self):
 		"""A random name that no appointment has, and none had: a deleted one's name stays its own,
-		so restoring it from Deleted Document cannot collide and an id is never reused."""
+		so restoring it from Deleted Document (which keeps its id) cannot collide and an id is never
+		reused."""
+		if self.flags.restoring:
+			self.name = self.flags.restored_name
+			return
 		self.name = new_appointment_id()
 		while frappe.db.exists(self.doctype, self.name) or frappe.db.exists(
 			"Deleted Document", {"deleted_doctype": self.doctype, "deleted_name": self.name}
@@ -130,19 +141,45 @@ class CRMAppointment(Document):
 		# apply our link rules here, first, so their errors name the field. They are not repeated in
 		# `validate`.
 		self.normalise_fields()
+		if self.is_new() and belongings.deleted_copy(self):
+			# A restore: the Event comes back after the insert (belongings.restore), if it can.
+			self.flags.restored_event, self.calendar_event = self.calendar_event, None
 		self.validate_party()
 		self.validate_calendar_event()
 		super()._validate_links()
 
 	def validate(self):
+		if self.flags.restoring:
+			self.keep_as_deleted()
 		self.validate_customer_name()
 		self.validate_customer_email()
 		self.validate_phone_number()
 		self.validate_single_line_fields()
 		self.validate_scheduled_time()
 		self.validate_duration()
+		if self.flags.restoring:
+			return  # its status and times were valid when it was deleted; they come back as they were
 		self.validate_status()
 		self.bump_calendar_sequence()
+
+	def keep_as_deleted(self):
+		"""A restored appointment keeps its owner and creation (Frappe's insert sets them anew)."""
+		kept = json.loads(frappe.db.get_value("Deleted Document", self.flags.restoring, "data"))
+		self.owner, self.creation = kept["owner"], kept["creation"]
+
+	def after_insert(self):
+		if not self.flags.restoring:
+			return
+		not_restored = belongings.restore(self, self.flags.restored_event)
+		if not_restored:
+			frappe.msgprint(
+				_("Restored, except:")
+				+ "<ul>"
+				+ "".join(f"<li>{escape(line)}</li>" for line in not_restored)
+				+ "</ul>",
+				title=_("Not everything came back"),
+				indicator="orange",
+			)
 
 	def on_update(self):
 		calendar_sync.sync(self)
@@ -150,7 +187,12 @@ class CRMAppointment(Document):
 			appointment_mail.send_cancellation(self)
 
 	def on_trash(self):
+		belongings.stash(self)
 		calendar_sync.remove(self)
+		belongings.set_user_permissions_aside(self)
+
+	def after_delete(self):
+		belongings.put_user_permissions_back(self)
 
 	def bump_calendar_sequence(self):
 		"""iCalendar SEQUENCE: rises each time the invitation changes (a new time or a cancellation)."""

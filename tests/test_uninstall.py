@@ -1,0 +1,147 @@
+"""Uninstalling leaves nothing that points at the app's DocTypes: the parties its appointments named
+can be deleted, and installing it again starts clean."""
+
+import frappe
+import pytest
+
+from crm_appointments import appointment_mail, reminders
+from crm_appointments.crm_appointments import status_workflow as workflow
+from tests import factories
+from tests.test_install import bench
+
+pytestmark = pytest.mark.slow
+
+APP_MODULE = "CRM Appointments"
+
+
+def app_doctypes() -> set[str]:
+	return set(frappe.get_all("DocType", {"module": APP_MODULE}, pluck="name"))
+
+
+def pointers_to(doctypes: set[str]) -> list[str]:
+	"""Every row of every DocType (read from the meta, so other apps' records count too) whose Link or
+	Dynamic Link names one of `doctypes` or one of their records."""
+	found = []
+	names = list(doctypes)
+	for doctype in frappe.get_all("DocType", {"is_virtual": 0}, pluck="name"):
+		meta = frappe.get_meta(doctype)
+		for field in meta.fields:
+			if field.fieldtype == "Link" and field.options in doctypes:
+				found.append(f"{doctype}.{field.fieldname} links to {field.options}")
+				continue
+			if field.fieldtype == "Link" and field.options == "DocType":
+				column, values = field.fieldname, names
+			elif field.fieldtype == "Dynamic Link" and field.options:
+				column, values = field.options, names
+			else:
+				continue
+			if meta.issingle:
+				rows = frappe.db.count(
+					"Singles", {"doctype": doctype, "field": column, "value": ("in", values)}
+				)
+			elif frappe.db.table_exists(doctype) and frappe.db.has_column(doctype, column):
+				rows = frappe.db.count(doctype, {column: ("in", values)})
+			else:
+				rows = 0
+			if rows:
+				found.append(f"{rows} {doctype} rows with {column} in {values}")
+	return found
+
+
+@pytest.fixture
+def contact():
+	doc = frappe.get_doc(
+		{
+			"doctype": "Contact",
+			"first_name": "Uninstall",
+			"last_name": "Party",
+			"email_ids": [{"email_id": "uninstall-party@example.org", "is_primary": 1}],
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	yield doc.name
+	frappe.db.rollback()
+	if frappe.db.exists("Contact", doc.name):
+		frappe.delete_doc("Contact", doc.name, force=True, ignore_permissions=True)
+	frappe.db.commit()
+
+
+def test_uninstalling_leaves_nothing_pointing_at_the_app_and_the_party_can_be_deleted(contact):
+	started = frappe.utils.now_datetime()
+	appointments = [
+		factories.in_status(
+			status, appointment_with="Contact", party=contact, customer_email=f"u-{status}@example.org"
+		)
+		for status in workflow.VALUES
+	]
+	cancelled = factories.make(status="scheduled", appointment_with="Contact", party=contact)
+	cancelled.status = "Cancelled"  # its Event is cancelled, not gone, and a cancellation was emailed
+	cancelled.save()
+	appointments.append(cancelled)
+	for doc in appointments:
+		reminders.claim(doc.name, 60, doc.scheduled_time, frappe.utils.now_datetime())
+		appointment_mail.send_reminder(doc, 60)
+		frappe.share.add(doc.doctype, doc.name, factories.USERS["nobody"], read=1, notify=0)
+		doc.add_comment("Comment", "a note")
+	# One reminder went out; the others wait in the queue.
+	sent = frappe.get_all("Email Queue", {"reference_doctype": "CRM Appointment"}, pluck="name", limit=1)[0]
+	frappe.db.set_value("Email Queue", sent, "status", "Sent")
+	# Someone put a comment of their own on one Event: it stays, as a plain Event.
+	kept_event = next(doc.calendar_event for doc in appointments if doc.calendar_event)
+	frappe.get_doc("Event", kept_event).add_comment("Comment", "Bring the contract")
+	frappe.get_doc(
+		{
+			"doctype": "User Permission",
+			"user": factories.USERS["user"],
+			"allow": "CRM Appointment",
+			"for_value": appointments[0].name,
+		}
+	).insert(ignore_permissions=True)
+	events = [doc.calendar_event for doc in appointments if doc.calendar_event]
+	assert len(events) >= 3
+	ours = app_doctypes()
+	frappe.db.commit()
+	assert pointers_to(ours), "the set-up attached nothing: this test would prove nothing"
+
+	try:
+		bench("uninstall-app", "crm_appointments", "--yes", "--no-backup")
+		frappe.clear_cache()
+		frappe.local.dynamic_link_map = None
+
+		assert pointers_to(ours) == []
+		assert [e for e in events if frappe.db.exists("Event", e)] == [kept_event]
+		kept = frappe.get_doc("Event", kept_event)
+		assert [(p.reference_doctype, p.reference_docname) for p in kept.event_participants] == [
+			("Contact", contact)
+		]
+		kept.save(ignore_permissions=True)  # a plain Event now, which saves
+		assert frappe.db.exists("Email Queue", sent)  # what was sent stays in the log
+		assert not frappe.db.exists(
+			"Email Queue", {"status": "Not Sent", "reference_name": ("in", [d.name for d in appointments])}
+		)
+		# The party goes, once the Event the user kept has gone too.
+		frappe.delete_doc("Event", kept_event, ignore_permissions=True)
+		frappe.delete_doc("Contact", contact)
+		frappe.db.commit()
+
+		bench("install-app", "crm_appointments")
+		frappe.clear_cache()
+		assert frappe.db.count("CRM Appointment") == 0
+		assert frappe.db.count("CRM Appointment Reminder") == 0
+		assert not frappe.get_all("Deleted Document", {"deleted_doctype": ("in", list(ours))})
+		settings = frappe.get_single("CRM Appointment Settings")
+		assert [r.minutes_before for r in settings.reminder_offsets] == [1440, 60]
+		assert frappe.db.count("List Filter", {"reference_doctype": "CRM Appointment"}) == 2
+	finally:
+		if "crm_appointments" not in frappe.get_installed_apps():
+			bench("install-app", "crm_appointments")
+			frappe.clear_cache()
+		factories.make_users()
+		since = {"creation": (">=", started)}
+		for doctype in (
+			"Communication", "Communication Link", "Email Queue", "Email Queue Recipient", "Comment",
+			"Deleted Document", "Version", "ToDo", "DocShare", "User Permission", "Event",
+			"Event Participants", "CRM Appointment", "CRM Appointment Reminder",
+		):  # fmt: skip
+			frappe.db.delete(doctype, since)
+		frappe.db.commit()
