@@ -11,16 +11,15 @@ Frappe refuses it as it refuses any bad bearer token: 401.
 
 import frappe
 
+from crm_appointments import frappe_adapter
 from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import user_for_key
 from crm_appointments.rest.errors import database_unavailable
-from crm_appointments.rest.routing import database_went_away
-
-API_PREFIX = "/api/crm/"
+from crm_appointments.rest.lifecycle import database_went_away, is_ours
 
 
 def authenticate():
 	request = frappe.request
-	if not request or not request.path.startswith(API_PREFIX):
+	if not is_ours(request):
 		return
 	scheme, _, credentials = (request.environ.get("HTTP_AUTHORIZATION") or "").partition(" ")
 	if scheme.lower() != "bearer" or not credentials.startswith("sk_"):
@@ -35,4 +34,4 @@ def authenticate():
 	if user:
 		frappe.set_user(user)
 		frappe.local.crm_api_key_user = user
-		del request.environ["HTTP_AUTHORIZATION"]
+		frappe_adapter.take_authorization_header(request)
