@@ -18,5 +18,6 @@ def insert_if_absent(doctype: str, values: dict) -> bool:
 
 
 def rows_affected() -> int:
-	"""How many rows the last INSERT, UPDATE or DELETE on this connection changed."""
-	return frappe.db._cursor.rowcount
+	"""How many rows the last INSERT, UPDATE or DELETE on this connection changed (MariaDB's
+	ROW_COUNT(), asked in SQL rather than read off Frappe's private cursor)."""
+	return frappe.db.sql("select row_count()")[0][0]

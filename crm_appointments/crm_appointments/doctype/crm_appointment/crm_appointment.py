@@ -21,10 +21,15 @@ from frappe.utils import cint, cstr, get_datetime, now_datetime, strip_html, val
 from crm_appointments import appointment_mail, belongings, calendar_sync, exceptions
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	DEFAULT_DURATION,
+	MAX_DURATION,
+	MIN_DURATION,
 	get_settings,
 )
 from crm_appointments.crm_appointments.party import party_doctypes
+from crm_appointments.doctypes import APPOINTMENT
 from crm_appointments.exceptions import InvalidFieldError, StatusTransitionError, TerminalAppointmentError
+from crm_appointments.frappe_adapter import ChecksBeforeLinks
 
 NAME_PREFIX = "appointment_"
 NAME_ALPHABET = string.ascii_lowercase + string.digits
@@ -33,8 +38,6 @@ NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in 
 MAX_DATA_LENGTH = 140
 # Frappe refuses a longer value in a Phone field with its own error, naming no field; ours comes first.
 MAX_PHONE_LENGTH = 20
-DEFAULT_DURATION = 30
-MIN_DURATION, MAX_DURATION = 5, 1440
 MAX_REASON_LENGTH = 1000
 
 PHONE_PATTERN = re.compile(r"^[0-9 +\-().]+$")
@@ -54,7 +57,7 @@ def new_appointment_id() -> str:
 	return NAME_PREFIX + "".join(secrets.choice(NAME_ALPHABET) for _ in range(NAME_RANDOM_LENGTH))
 
 
-class CRMAppointment(Document):
+class CRMAppointment(ChecksBeforeLinks, Document):
 	# begin: auto-generated types
 	# This code is auto-generated. Do not modify anything in this block.
 
@@ -136,17 +139,16 @@ class CRMAppointment(Document):
 		candidate.normalise_fields()
 		return [f for f in values if field_changed(self.meta, f, self.get(f), candidate.get(f))]
 
-	def _validate_links(self):
-		# Frappe checks links on every insert and save, before `validate`: normalise the input and
-		# apply our link rules here, first, so their errors name the field. They are not repeated in
-		# `validate`.
+	def before_link_validation(self):
+		# Frappe checks links on every insert and save, before `validate` (frappe_adapter): normalise
+		# the input and apply our link rules here, first, so their errors name the field. They are not
+		# repeated in `validate`.
 		self.normalise_fields()
 		if self.is_new() and belongings.deleted_copy(self):
 			# A restore: the Event comes back after the insert (belongings.restore), if it can.
 			self.flags.restored_event, self.calendar_event = self.calendar_event, None
 		self.validate_party()
 		self.validate_calendar_event()
-		super()._validate_links()
 
 	def validate(self):
 		if self.flags.restoring:
@@ -326,7 +328,7 @@ class CRMAppointment(Document):
 			self.throw_invalid("scheduled_time", _("Scheduled Time is required."))
 		try:
 			self.scheduled_time = get_datetime(self.scheduled_time)
-		except Exception:
+		except (ValueError, TypeError, OverflowError):  # dateutil's ParserError is a ValueError
 			self.throw_invalid(
 				"scheduled_time",
 				_("{0} is not a valid date and time.").format(frappe.bold(escape(cstr(self.scheduled_time)))),
@@ -451,8 +453,8 @@ def field_changed(meta, fieldname: str, old, new) -> bool:
 
 def on_doctype_update():
 	# Newest first is the list order (InnoDB appends the name, the tie-break, to the index).
-	frappe.db.add_index("CRM Appointment", ["creation"])
+	frappe.db.add_index(APPOINTMENT, ["creation"])
 	# The reminder job and the default list filter by status and time together.
-	frappe.db.add_index("CRM Appointment", ["status", "scheduled_time"])
+	frappe.db.add_index(APPOINTMENT, ["status", "scheduled_time"])
 	# autoname looks a new name up among the deleted ones; Frappe's table has no index for that.
 	frappe.db.add_index("Deleted Document", ["deleted_name"])

@@ -1,0 +1,52 @@
+"""Every place the app leans on a private part of Frappe, each behind a function named for what it
+does. Checked against Frappe 15.55 (version-15); tests/test_frappe_adapter.py has a test per touch
+that fails if an upgrade changes what it relies on. Everything else in the app uses public APIs.
+"""
+
+import frappe
+import pymysql
+
+
+def forget_database_connection():
+	"""Close the request's database connection and go on without one: what Frappe runs after our
+	endpoint (its commit or rollback, the session's bookkeeping) then has no connection to fail on.
+	`frappe.local.db` and `flags.read_only` are Frappe's own request state; read-only makes its
+	session bookkeeping skip the writes it would make (frappe/sessions.py, frappe/app.py)."""
+	db = getattr(frappe.local, "db", None)
+	frappe.local.db = None
+	frappe.local.flags.read_only = True
+	if db:
+		try:
+			db.close()
+		except pymysql.err.Error:
+			pass  # pymysql will not close a connection it already found dead
+
+
+def drop_response_cookies():
+	"""A client that authenticates per request gets no session cookies: empty the cookie manager
+	(frappe.auth.CookieManager keeps what it will set in `cookies`, what it will clear in `to_delete`)."""
+	manager = getattr(frappe.local, "cookie_manager", None)
+	if manager is not None:
+		manager.cookies = {}
+		manager.to_delete = []
+
+
+def take_authorization_header(request):
+	"""Remove the Authorization header from the request, so Frappe's validate_auth (which reads the
+	WSGI environ) does not look a credential up a second time."""
+	request.environ.pop("HTTP_AUTHORIZATION", None)
+
+
+class ChecksBeforeLinks:
+	"""A controller mixin: `before_link_validation` runs before Frappe checks the Link fields.
+
+	Frappe's insert and save call the private `Document._validate_links` before any public hook
+	(before_insert, before_validate), so a controller that wants its own, field-naming errors for a
+	bad link (and its input normalised first) must run there."""
+
+	def before_link_validation(self):
+		pass
+
+	def _validate_links(self):
+		self.before_link_validation()
+		super()._validate_links()

@@ -1,0 +1,74 @@
+"""The app's touches of Frappe's private parts (crm_appointments/frappe_adapter.py), one test each:
+they fail when a Frappe upgrade changes what the touch relies on."""
+
+import os
+import threading
+
+import frappe
+import pytest
+from frappe.auth import CookieManager
+from frappe.model.document import Document
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from crm_appointments import frappe_adapter
+from crm_appointments.claims import insert_if_absent
+from crm_appointments.exceptions import InvalidFieldError
+from tests.factories import appointment, frappe_token
+
+URL = "/api/crm/appointment"
+
+
+def test_forgetting_the_connection_leaves_frappe_without_one_and_read_only():
+	outcome = {}
+
+	def a_request():  # its own frappe.local and connection, as a server thread has
+		frappe.init(site=os.environ["CRM_TEST_SITE"], sites_path=os.environ["CRM_SITES_PATH"])
+		try:
+			frappe.connect()
+			connection = frappe.local.db
+			frappe_adapter.forget_database_connection()
+			outcome["db"] = frappe.local.db
+			outcome["read_only"] = frappe.local.flags.read_only
+			outcome["open"] = bool(connection._conn and connection._conn.open)
+		finally:
+			frappe.destroy()  # what Frappe runs at the end of every request
+
+	thread = threading.Thread(target=a_request)
+	thread.start()
+	thread.join(60)
+	assert outcome == {"db": None, "read_only": True, "open": False}
+
+
+def test_frappes_cookie_manager_keeps_what_it_will_set_where_the_adapter_empties_it():
+	manager = CookieManager()
+	assert isinstance(manager.cookies, dict) and isinstance(manager.to_delete, list)
+
+
+def test_a_per_request_credential_gets_no_session_cookie(api):
+	response = api.get(URL, auth=frappe_token("manager"))
+	assert response.status_code == 200
+	assert "Set-Cookie" not in response.headers
+
+
+def test_taking_the_authorization_header_hides_it_from_frappes_header_reads():
+	request = Request(EnvironBuilder(path=URL, headers={"Authorization": "Bearer sk_test_x"}).get_environ())
+	frappe_adapter.take_authorization_header(request)
+	assert request.headers.get("Authorization") is None
+	frappe_adapter.take_authorization_header(request)  # twice is harmless
+
+
+def test_frappe_still_checks_links_in_a_private_method_before_any_public_hook():
+	assert callable(getattr(Document, "_validate_links", None))
+	# A party that does not exist: were our check not run first, Frappe's own link check would
+	# refuse it with a LinkValidationError naming no field.
+	with pytest.raises(InvalidFieldError) as refused:
+		appointment(appointment_with="Contact", party="Nobody at all").insert()
+	assert refused.value.fieldname == "party"
+
+
+def test_a_claim_knows_whether_its_insert_inserted():
+	row = {"name": "adapter-claim", "owner": "Administrator", "modified_by": "Administrator"}
+	values = {**row, "request_hash": "x", "state": "in_progress"}
+	assert insert_if_absent("CRM API Idempotency Key", values) is True
+	assert insert_if_absent("CRM API Idempotency Key", values) is False
