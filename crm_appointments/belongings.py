@@ -20,8 +20,8 @@ from frappe import _
 from frappe.model.delete_doc import add_to_deleted_document, delete_from_table
 from frappe.utils import get_datetime, now_datetime
 
-DOCTYPE = "CRM Appointment"
-REMINDER = "CRM Appointment Reminder"
+from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
+from crm_appointments.doctypes import REMINDER
 
 # What is attached to a record of any DocType: (DocType, field naming the DocType, field naming the record).
 ATTACHED = (

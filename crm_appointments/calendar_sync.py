@@ -13,6 +13,7 @@ from frappe.utils import escape_html, get_datetime
 
 from crm_appointments import ics
 from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.doctypes import APPOINTMENT
 
 EVENT_STATUS = {"cancelled": "Cancelled", "no_show": "Cancelled", "completed": "Closed"}
 # The app's Events are named like its appointments: random, never handed out twice. Frappe's EV.#####
@@ -67,7 +68,7 @@ def upsert_event(appointment):
 			)
 		),
 	}
-	participants = [("CRM Appointment", appointment.name)]
+	participants = [(APPOINTMENT, appointment.name)]
 	if appointment.appointment_with and appointment.party:
 		participants.append((appointment.appointment_with, appointment.party))
 	current = [(p.reference_doctype, p.reference_docname) for p in event.get("event_participants") or []]

@@ -6,20 +6,21 @@ start/end and the appointment's scheduled_time/duration; every rule stays in the
 """
 
 from datetime import timedelta
+from typing import Any
 
 import frappe
 from frappe.utils import cint, escape_html, get_datetime
 
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import MAX_DURATION
+from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 
-DOCTYPE = "CRM Appointment"
 # The calendar's names for the appointment's fields (see crm_appointment_calendar.js).
 START, END = "scheduled_time", "end_time"
 
 
 @frappe.whitelist()
-def get_events(start, end, filters=None, **kwargs):
+def get_events(start: str, end: str, filters: str | dict | list | None = None, **kwargs: Any):
 	"""Appointments that overlap [start, end], each with its end time, as the calendar draws them.
 	The list view's filters and the user's permissions apply."""
 	start, end = get_datetime(start), get_datetime(end)
@@ -46,7 +47,7 @@ def get_events(start, end, filters=None, **kwargs):
 
 
 @frappe.whitelist(methods=["POST"])
-def update_event(args, field_map=None):
+def update_event(args: str | dict, field_map: str | dict | None = None):
 	"""A drag or a resize: the new start, and the new length as the duration."""
 	args = frappe._dict(frappe.parse_json(args))
 	doc = frappe.get_doc(DOCTYPE, args.name)

@@ -11,8 +11,8 @@ import frappe
 from frappe import _
 
 from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 
-DOCTYPE = "CRM Appointment"
 KANBAN_BOARD = "CRM Appointments by Status"
 
 

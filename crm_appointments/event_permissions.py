@@ -19,7 +19,7 @@ user's read conditions, which is what reading the appointment itself costs.
 import frappe
 from frappe.desk.doctype.event import event as frappe_event
 
-DOCTYPE = "CRM Appointment"
+from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 
 
 def has_permission(doc, ptype=None, user=None):
@@ -56,7 +56,13 @@ def readable_appointments(user) -> str | None:
 
 
 @frappe.whitelist()
-def get_events(start, end, user=None, for_reminder=False, filters=None):
+def get_events(
+	start: str,
+	end: str,
+	user: str | None = None,
+	for_reminder: bool = False,
+	filters: str | dict | list | None = None,
+):
 	"""Frappe's Event calendar feed, less the Events the session user may not read."""
 	events = frappe_event.get_events(start, end, user=user, for_reminder=for_reminder, filters=filters)
 	names = list({event.name for event in events})

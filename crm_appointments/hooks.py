@@ -7,145 +7,24 @@ app_description = (
 app_email = "developers@crm-appointments.invalid"
 app_license = "mit"
 
-# Apps
-# ------------------
+# Every whitelisted method says the types of its arguments (Frappe v16 checks this; v15 ignores it).
+require_type_annotated_api_methods = True
 
-# required_apps = []
-
-# Each item in the list will be shown as an app in the apps page
-# add_to_apps_screen = [
-# 	{
-# 		"name": "crm_appointments",
-# 		"logo": "/assets/crm_appointments/logo.png",
-# 		"title": "CRM Appointments",
-# 		"route": "/crm_appointments",
-# 		"has_permission": "crm_appointments.api.permission.has_app_permission"
-# 	}
-# ]
-
-# Includes in <head>
-# ------------------
-
-# include js, css files in header of desk.html
-# app_include_css = "/assets/crm_appointments/css/crm_appointments.css"
-# app_include_js = "/assets/crm_appointments/js/crm_appointments.js"
-
-# include js, css files in header of web template
-# web_include_css = "/assets/crm_appointments/css/crm_appointments.css"
-# web_include_js = "/assets/crm_appointments/js/crm_appointments.js"
-
-# include custom scss in every website theme (without file extension ".scss")
-# website_theme_scss = "crm_appointments/public/scss/website"
-
-# include js, css files in header of web form
-# webform_include_js = {"doctype": "public/js/doctype.js"}
-# webform_include_css = {"doctype": "public/css/doctype.css"}
-
-# include js in page
-# page_js = {"page" : "public/js/file.js"}
-
-# include js in doctype views
-# doctype_js = {"doctype" : "public/js/doctype.js"}
-# doctype_list_js = {"doctype" : "public/js/doctype_list.js"}
-# doctype_tree_js = {"doctype" : "public/js/doctype_tree.js"}
-# doctype_calendar_js = {"doctype" : "public/js/doctype_calendar.js"}
-
-# Svg Icons
-# ------------------
-# include app icons in desk
-# app_include_icons = "crm_appointments/public/icons.svg"
-
-# Home Pages
-# ----------
-
-# application home page (will override Website Settings)
-# home_page = "login"
-
-# website user home page (by Role)
-# role_home_page = {
-# 	"Role": "home_page"
-# }
-
-# Generators
-# ----------
-
-# automatically create page for each record of this doctype
-# website_generators = ["Web Page"]
-
-# Jinja
-# ----------
-
-# add methods and filters to jinja environment
-# jinja = {
-# 	"methods": "crm_appointments.utils.jinja_methods",
-# 	"filters": "crm_appointments.utils.jinja_filters"
-# }
-
-# REST API (/api/crm/...): see crm_appointments/rest/routing.py
-# ---------------------------------------------------------------
-
+# REST API (/api/crm/...): the request's life is crm_appointments/rest/lifecycle.py; the routes are
+# added to Frappe's API map by rest/routing.py; the app's secret keys by rest/auth.py.
 before_request = [
-	"crm_appointments.rest.routing.keep_rpc_off_our_routes",
+	"crm_appointments.rest.lifecycle.begin_request",
 	"crm_appointments.rest.routing.register_routes",
 	"crm_appointments.rest.auth.authenticate",
 ]
-after_request = ["crm_appointments.rest.routing.normalise_error_response"]
+after_request = ["crm_appointments.rest.lifecycle.normalise_error_response"]
 
-# Desk boot
-# ---------
-
+# The status workflow and the party DocTypes, for the desk scripts.
 boot_session = "crm_appointments.boot.boot_session"
 
-# Installation
-# ------------
-
-# before_install = "crm_appointments.install.before_install"
 after_install = "crm_appointments.install.after_install"
 after_migrate = "crm_appointments.install.after_migrate"
-
-# Uninstallation
-# ------------
-
 before_uninstall = "crm_appointments.install.before_uninstall"
-# after_uninstall = "crm_appointments.uninstall.after_uninstall"
-
-# Integration Setup
-# ------------------
-# To set up dependencies/integrations with other apps
-# Name of the app being installed is passed as an argument
-
-# before_app_install = "crm_appointments.utils.before_app_install"
-# after_app_install = "crm_appointments.utils.after_app_install"
-
-# Integration Cleanup
-# -------------------
-# To clean up dependencies/integrations with other apps
-# Name of the app being uninstalled is passed as an argument
-
-# before_app_uninstall = "crm_appointments.utils.before_app_uninstall"
-# after_app_uninstall = "crm_appointments.utils.after_app_uninstall"
-
-# Desk Notifications
-# ------------------
-# See frappe.core.notifications.get_notification_config
-
-# notification_config = "crm_appointments.notifications.get_notification_config"
-
-# Permissions
-# -----------
-# Permissions evaluated in scripted ways
-
-# DocType Class
-# ---------------
-# Override standard doctype classes
-
-# override_doctype_class = {
-# 	"ToDo": "custom_app.overrides.CustomToDo"
-# }
-
-# Document Events
-# ---------------
-# Hook on document methods and events
 
 # Keys: a user's own, or any for a System Manager (crm_api_key.py). An appointment's calendar Event:
 # only for those who may read the appointment (event_permissions.py). Frappe ANDs these with its own.
@@ -167,110 +46,17 @@ doc_events = {
 	}
 }
 
-# Scheduled Tasks
-# ---------------
-
 scheduler_events = {
 	"cron": {"*/5 * * * *": ["crm_appointments.reminders.send_due_reminders"]},
 	"daily": ["crm_appointments.rest.idempotency.delete_expired"],
 }
 
-# scheduler_events = {
-# 	"all": [
-# 		"crm_appointments.tasks.all"
-# 	],
-# 	"daily": [
-# 		"crm_appointments.tasks.daily"
-# 	],
-# 	"hourly": [
-# 		"crm_appointments.tasks.hourly"
-# 	],
-# 	"weekly": [
-# 		"crm_appointments.tasks.weekly"
-# 	],
-# 	"monthly": [
-# 		"crm_appointments.tasks.monthly"
-# 	],
-# }
-
-# Testing
-# -------
-
-# before_tests = "crm_appointments.install.before_tests"
-
-# Overriding Methods
-# ------------------------------
-#
-# Frappe's Event calendar reads Events with its own SQL, past the permission hooks above.
-# getdoc and get_link_title hand out linked documents' titles without a permission check; the
-# link dropdown renders search results as HTML (see crm_appointments/link_titles.py).
+# Frappe's Event calendar reads Events with its own SQL, past the permission hooks above; getdoc and
+# get_link_title hand out linked documents' titles without a permission check; the link dropdown
+# renders search results as HTML (see crm_appointments/event_permissions.py, link_titles.py).
 override_whitelisted_methods = {
 	"frappe.desk.doctype.event.event.get_events": "crm_appointments.event_permissions.get_events",
 	"frappe.desk.form.load.getdoc": "crm_appointments.link_titles.getdoc",
 	"frappe.desk.search.get_link_title": "crm_appointments.link_titles.get_link_title",
 }
 standard_queries = {"CRM Appointment": "crm_appointments.link_titles.search_appointments"}
-#
-# each overriding function accepts a `data` argument;
-# generated from the base implementation of the doctype dashboard,
-# along with any modifications made in other Frappe apps
-# override_doctype_dashboards = {
-# 	"Task": "crm_appointments.task.get_dashboard_data"
-# }
-
-# exempt linked doctypes from being automatically cancelled
-#
-# auto_cancel_exempted_doctypes = ["Auto Repeat"]
-
-# Ignore links to specified DocTypes when deleting documents
-# -----------------------------------------------------------
-
-# ignore_links_on_delete = ["Communication", "ToDo"]
-
-# Request Events
-# ----------------
-# before_request = ["crm_appointments.utils.before_request"]
-# after_request = ["crm_appointments.utils.after_request"]
-
-# Job Events
-# ----------
-# before_job = ["crm_appointments.utils.before_job"]
-# after_job = ["crm_appointments.utils.after_job"]
-
-# User Data Protection
-# --------------------
-
-# user_data_fields = [
-# 	{
-# 		"doctype": "{doctype_1}",
-# 		"filter_by": "{filter_by}",
-# 		"redact_fields": ["{field_1}", "{field_2}"],
-# 		"partial": 1,
-# 	},
-# 	{
-# 		"doctype": "{doctype_2}",
-# 		"filter_by": "{filter_by}",
-# 		"partial": 1,
-# 	},
-# 	{
-# 		"doctype": "{doctype_3}",
-# 		"strict": False,
-# 	},
-# 	{
-# 		"doctype": "{doctype_4}"
-# 	}
-# ]
-
-# Authentication and authorization
-# --------------------------------
-
-# auth_hooks = [
-# 	"crm_appointments.auth.validate"
-# ]
-
-# Automatically update python controller files with type annotations for this app.
-# export_python_type_annotations = True
-
-# default_log_clearing_doctypes = {
-# 	"Logging DocType Name": 30  # days to retain logs
-# }

@@ -3,6 +3,7 @@
 import frappe
 
 from crm_appointments import desk_views
+from crm_appointments.doctypes import SETTINGS
 
 ROLES = ("CRM Appointment Manager", "CRM Appointment User")
 
@@ -29,7 +30,7 @@ def make_default_settings():
 	)
 
 	install_templates()
-	settings = frappe.get_single("CRM Appointment Settings")
+	settings = frappe.get_single(SETTINGS)
 	if settings.reminder_offsets:
 		return
 	settings.reminder_template = settings.reminder_template or REMINDER_TEMPLATE

@@ -22,7 +22,8 @@ from frappe.desk import search
 from frappe.desk.form import load
 from frappe.utils import escape_html
 
-DOCTYPE = "CRM Appointment"
+from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
+
 SEARCH_FIELDS = ("name", "customer_name", "customer_email")
 
 
@@ -32,7 +33,7 @@ def may_read(name) -> bool:
 
 
 @frappe.whitelist()
-def get_link_title(doctype, docname):
+def get_link_title(doctype: str, docname: str):
 	"""Frappe's get_link_title; an appointment's title only for users who may read it."""
 	if doctype == DOCTYPE and not may_read(docname):
 		return docname
@@ -40,7 +41,7 @@ def get_link_title(doctype, docname):
 
 
 @frappe.whitelist()
-def getdoc(doctype, name, user=None):
+def getdoc(doctype: str, name: str, user: str | None = None):
 	"""Frappe's getdoc, with the titles of linked appointments the user may not read replaced by
 	their names."""
 	load.getdoc(doctype, name, user)
@@ -54,7 +55,15 @@ def getdoc(doctype, name, user=None):
 
 
 @frappe.whitelist()
-def search_appointments(doctype, txt, searchfield, start, page_len, filters, as_dict=False):
+def search_appointments(
+	doctype: str,
+	txt: str,
+	searchfield: str,
+	start: int,
+	page_len: int,
+	filters: str | dict | list | None,
+	as_dict: bool = False,
+):
 	"""Link field search for appointments (standard_queries): what the user may read, matched on
 	the name, customer name or email, with the shown columns escaped for the dropdown's HTML."""
 	txt = f"%{txt or ''}%"

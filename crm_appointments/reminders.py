@@ -24,8 +24,8 @@ from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	reminder_offsets,
 )
+from crm_appointments.doctypes import APPOINTMENT, REMINDER
 
-REMINDER = "CRM Appointment Reminder"
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
 
 
@@ -38,7 +38,7 @@ def send_due_reminders(now=None) -> int:
 		try:
 			if send_for_appointment(name, scheduled_time, sorted(offsets), now):
 				sent += 1
-			frappe.db.commit()
+			frappe.db.commit()  # the scheduler job's boundary: one appointment's reminders at a time
 		except Exception:
 			frappe.db.rollback()
 			frappe.log_error(title=f"CRM Appointment reminder for {name} failed")
@@ -95,7 +95,7 @@ def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], n
 	]
 	if not claimed:
 		return False
-	doc = frappe.get_doc("CRM Appointment", appointment)
+	doc = frappe.get_doc(APPOINTMENT, appointment)
 	if workflow.value_of(doc.status) not in workflow.LIVE or get_datetime(doc.scheduled_time) != get_datetime(
 		scheduled_time
 	):

@@ -23,6 +23,7 @@ later on names Frappe may by then have given to something else.
 import frappe
 
 from crm_appointments.belongings import take_away
+from crm_appointments.doctypes import APPOINTMENT
 
 APP = "crm_appointments"
 # Attached records that mean nothing without what they are attached to.
@@ -94,12 +95,10 @@ def user_added_to(event: str, ours: set[str]) -> bool:
 		{"parent": event, "parenttype": "Event"},
 		["reference_doctype", "reference_docname"],
 	)
-	appointments = [p.reference_docname for p in participants if p.reference_doctype == "CRM Appointment"]
+	appointments = [p.reference_docname for p in participants if p.reference_doctype == APPOINTMENT]
 	parties = {
 		(row.appointment_with, row.party)
-		for row in frappe.get_all(
-			"CRM Appointment", {"name": ("in", appointments)}, ["appointment_with", "party"]
-		)
+		for row in frappe.get_all(APPOINTMENT, {"name": ("in", appointments)}, ["appointment_with", "party"])
 	}
 	if any(
 		p.reference_doctype not in ours and (p.reference_doctype, p.reference_docname) not in parties

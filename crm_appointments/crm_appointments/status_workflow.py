@@ -42,8 +42,8 @@ INITIAL = ("draft", "scheduled", "confirmed", "completed", "no_show")
 NEEDS_FUTURE_TIME = ("scheduled", "confirmed")
 # ... and entering these needs it in the past.
 NEEDS_PAST_TIME = ("completed", "no_show")
-# Where scheduled_time may change; a rescheduled confirmed appointment goes back to scheduled.
-RESCHEDULABLE = ("draft", "scheduled", "confirmed")
+# scheduled_time may change wherever the appointment is not final (see EDITABLE_WHEN_TERMINAL); a
+# rescheduled confirmed appointment goes back to scheduled.
 RESCHEDULE_RESETS = {"confirmed": "scheduled"}
 # Terminal appointments keep only their notes editable.
 EDITABLE_WHEN_TERMINAL = ("customer_details",)

@@ -12,9 +12,9 @@ import frappe
 from frappe.utils import add_to_date, now_datetime
 
 from crm_appointments.claims import insert_if_absent, rows_affected
+from crm_appointments.doctypes import IDEMPOTENCY_KEY as DOCTYPE
 from crm_appointments.rest.errors import ApiError
 
-DOCTYPE = "CRM API Idempotency Key"
 TABLE = f"tab{DOCTYPE}"
 KEEP_HOURS = 24
 # A claim whose request died without finishing may be taken over after this long.
@@ -40,6 +40,8 @@ def claim(key: str, fingerprint: str):
 	user = frappe.session.user
 	row = {"name": name, "creation": now, "modified": now, "owner": user, "modified_by": user}
 	if insert_if_absent(DOCTYPE, {**row, "request_hash": fingerprint, "state": "in_progress"}):
+		# Committed before the work, not at the request's end: a twin request must see the claim
+		# (and wait or replay) while this one works.
 		frappe.db.commit()
 		return name, None
 
@@ -66,7 +68,7 @@ def claim(key: str, fingerprint: str):
 		(now, name, add_to_date(now, seconds=-ABANDONED_AFTER_SECONDS)),
 	)
 	if rows_affected() == 1:
-		frappe.db.commit()
+		frappe.db.commit()  # the take-over is a claim like the first: committed before the work
 		return name, None
 	frappe.db.rollback()
 	raise ApiError(
@@ -87,7 +89,7 @@ def release(claim: str):
 	"""The request failed and wrote nothing: free the key so a retry runs again."""
 	frappe.db.rollback()
 	frappe.db.sql(f"delete from `{TABLE}` where name=%s", claim)
-	frappe.db.commit()
+	frappe.db.commit()  # the failed request's rollback is done; the freed key must outlive it
 
 
 def delete_expired():

@@ -20,9 +20,9 @@ import hashlib
 import frappe
 from redis.exceptions import RedisError
 
+from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 from crm_appointments.rest.errors import ApiError
 
-DOCTYPE = "CRM Appointment"
 GENERATION_KEY = "crm_appointments:list_generation"
 TOTAL_TTL = 300  # seconds
 

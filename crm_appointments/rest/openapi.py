@@ -71,7 +71,10 @@ def _error(status: int) -> dict:
 	}
 	if status == 401:
 		response["headers"] = {
-			"WWW-Authenticate": {"schema": {"type": "string"}, "description": "The scheme to authenticate with."}
+			"WWW-Authenticate": {
+				"schema": {"type": "string"},
+				"description": "The scheme to authenticate with.",
+			}
 		}
 	return response
 

@@ -16,7 +16,6 @@ from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appoin
 from crm_appointments.rest.errors import ApiError
 from crm_appointments.timezones import as_utc, site_zone
 
-DOCTYPE = "CRM Appointment"
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -169,8 +168,6 @@ class ListQuery:
 # -- time ---------------------------------------------------------------------------------------
 
 ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:?\d{2})?$")
-
-
 
 
 def parse_datetime(value, param: str) -> datetime:

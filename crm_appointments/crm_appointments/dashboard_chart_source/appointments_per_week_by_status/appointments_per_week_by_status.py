@@ -5,19 +5,28 @@ counted from the appointments the user may read.
 """
 
 from datetime import timedelta
+from typing import Any
 
 import frappe
 from frappe import _
 from frappe.utils import get_first_day_of_week, getdate, nowdate
 
 from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 
-DOCTYPE = "CRM Appointment"
 WEEKS_BEFORE, WEEKS_AFTER = 8, 4
 
 
 @frappe.whitelist()
-def get(chart_name=None, chart=None, no_cache=None, filters=None, from_date=None, to_date=None, **kwargs):
+def get(
+	chart_name: str | None = None,
+	chart: str | dict | None = None,
+	no_cache: str | int | bool | None = None,
+	filters: str | dict | list | None = None,
+	from_date: str | None = None,
+	to_date: str | None = None,
+	**kwargs: Any,
+):
 	first_week = get_first_day_of_week(getdate(nowdate())) - timedelta(weeks=WEEKS_BEFORE)
 	weeks = [first_week + timedelta(weeks=i) for i in range(WEEKS_BEFORE + WEEKS_AFTER + 1)]
 	end = weeks[-1] + timedelta(weeks=1)

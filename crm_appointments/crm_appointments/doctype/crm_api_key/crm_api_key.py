@@ -23,6 +23,8 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
+from crm_appointments.doctypes import API_KEY
+
 ALPHABET = string.ascii_lowercase + string.digits
 KEY_PATTERN = re.compile(r"^sk_(live|test)_([a-z0-9]{12})_([A-Za-z0-9]{32})$")
 LAST_USED_GRANULARITY_SECONDS = 60
@@ -88,9 +90,7 @@ class CRMAPIKey(Document):
 
 	def validate_issuer(self):
 		if not may_manage_keys_of(self.user):
-			frappe.throw(
-				_("Only a System Manager may issue a key for another user."), frappe.PermissionError
-			)
+			frappe.throw(_("Only a System Manager may issue a key for another user."), frappe.PermissionError)
 
 	@frappe.whitelist()
 	def revoke(self):
@@ -103,7 +103,7 @@ class CRMAPIKey(Document):
 @frappe.whitelist(methods=["POST"])
 def issue_key(user: str, mode: str = "live", label: str | None = None) -> dict:
 	"""Issue a key for `user`. The returned `key` is the only time the secret is ever shown."""
-	doc = frappe.get_doc({"doctype": "CRM API Key", "user": user, "mode": mode, "label": label})
+	doc = frappe.get_doc({"doctype": API_KEY, "user": user, "mode": mode, "label": label})
 	doc.flags.issued_by_api = True
 	doc.insert()
 	return {"name": doc.name, "key": doc.flags.plain_key, "user": doc.user}
@@ -155,5 +155,5 @@ def record_use(name: str, last_used_at):
 	now = now_datetime()
 	if last_used_at and get_datetime(last_used_at) > add_to_date(now, seconds=-LAST_USED_GRANULARITY_SECONDS):
 		return
-	frappe.db.set_value("CRM API Key", name, "last_used_at", now, update_modified=False)
+	frappe.db.set_value(API_KEY, name, "last_used_at", now, update_modified=False)
 	frappe.db.commit()  # its own transaction: kept whatever the request then does

@@ -5,7 +5,12 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from crm_appointments.doctypes import SETTINGS
+
 DEFAULT_OFFSETS = (1440, 60)  # a day and an hour before the start
+# An appointment's length in minutes: the limits of its duration and of the default duration here.
+DEFAULT_DURATION = 30
+MIN_DURATION, MAX_DURATION = 5, 1440
 
 
 class CRMAppointmentSettings(Document):
@@ -17,13 +22,15 @@ class CRMAppointmentSettings(Document):
 			if row.minutes_before in seen:
 				frappe.throw(_("Row {0}: {1} minutes is listed twice.").format(row.idx, row.minutes_before))
 			seen.add(row.minutes_before)
-		if not 5 <= (self.default_duration or 0) <= 1440:
-			frappe.throw(_("Default Duration must be from 5 to 1440 minutes."))
+		if not MIN_DURATION <= (self.default_duration or 0) <= MAX_DURATION:
+			frappe.throw(
+				_("Default Duration must be from {0} to {1} minutes.").format(MIN_DURATION, MAX_DURATION)
+			)
 
 
 def get_settings():
 	"""The settings (Frappe caches single documents and clears the cache when they are saved)."""
-	return frappe.get_cached_doc("CRM Appointment Settings")
+	return frappe.get_cached_doc(SETTINGS)
 
 
 def reminder_offsets() -> list[int]:
