@@ -206,3 +206,17 @@ def frappe_token(kind: str) -> str:
 	api_key = frappe.db.get_value("User", USERS[kind], "api_key")
 	frappe.db.commit()
 	return f"token {api_key}:{secret}"
+
+
+def make_contact(first_name: str, last_name: str, email: str) -> str:
+	"""A committed Contact to be an appointment's party; its name."""
+	contact = frappe.get_doc(
+		{
+			"doctype": "Contact",
+			"first_name": first_name,
+			"last_name": last_name,
+			"email_ids": [{"email_id": email, "is_primary": 1}],
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	return contact.name

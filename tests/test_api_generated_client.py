@@ -52,7 +52,9 @@ print(json.dumps({"created": created.parsed.id, "pages": pages}))
 def tools_python() -> str:
 	tools = os.environ.get("CRM_TEST_TOOLS", "")
 	generator = os.path.join(tools, "bin", "openapi-python-client")
-	assert os.path.exists(generator), "openapi-python-client is not installed: run the suite with scripts/test.sh"
+	assert os.path.exists(generator), (
+		"openapi-python-client is not installed: run the suite with scripts/test.sh"
+	)
 	return os.path.join(tools, "bin")
 
 

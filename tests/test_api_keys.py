@@ -90,7 +90,9 @@ def desk(api, made_keys):
 	login = api.post("/api/method/login", json={"usr": USERS["manager"], "pwd": "Pytest-Passw0rd!"})
 	sid = re.search(r"sid=([^;]+)", login.headers.get("Set-Cookie", "")).group(1)
 	cookie = {"Cookie": f"sid={sid}"}
-	csrf = re.search(r'csrf_token = "([^"]+)"', api.get("/app", headers=cookie).get_data(as_text=True)).group(1)
+	csrf = re.search(r'csrf_token = "([^"]+)"', api.get("/app", headers=cookie).get_data(as_text=True)).group(
+		1
+	)
 	yield {**cookie, "X-Frappe-CSRF-Token": csrf}
 	clear_sessions(USERS["manager"], force=True)
 	frappe.db.commit()
@@ -115,7 +117,10 @@ def test_the_desk_list_shows_a_user_only_their_own_keys(api, desk, keys):
 	response = api.post(
 		"/api/method/frappe.desk.reportview.get",
 		headers=desk,
-		data={"doctype": "CRM API Key", "fields": json.dumps(["`tabCRM API Key`.`name`", "`tabCRM API Key`.`user`"])},
+		data={
+			"doctype": "CRM API Key",
+			"fields": json.dumps(["`tabCRM API Key`.`name`", "`tabCRM API Key`.`user`"]),
+		},
 		content_type="application/x-www-form-urlencoded",
 	)
 	assert response.status_code == 200, response.get_data(as_text=True)[:500]
@@ -134,26 +139,26 @@ def test_a_system_manager_sees_everyones_keys(keys):
 	assert {USERS["manager"], USERS["user"]} <= users
 
 
+def press_revoke(api, desk, name: str):
+	"""The Revoke button on a key's form, as the desk sends it."""
+	return api.post(
+		"/api/method/frappe.handler.run_doc_method",
+		headers=desk,
+		data={"dt": "CRM API Key", "dn": name, "method": "revoke"},
+		content_type="application/x-www-form-urlencoded",
+	)
+
+
 def test_the_revoke_button_refuses_another_users_key(api, desk):
 	theirs = issue_key(USERS["user"], "test", "a colleague's key")
 	frappe.db.commit()
-	response = api.post(
-		"/api/method/frappe.handler.run_doc_method",
-		headers=desk,
-		data={"dt": "CRM API Key", "dn": theirs["name"], "method": "revoke"},
-		content_type="application/x-www-form-urlencoded",
-	)
+	response = press_revoke(api, desk, theirs["name"])
 	assert response.status_code == 403, response.get_data(as_text=True)[:500]
 	assert not frappe.db.get_value("CRM API Key", theirs["name"], "revoked")
 	frappe.set_user(USERS["manager"])
 	mine = issue_key(USERS["manager"], "test", "mine")
 	frappe.set_user("Administrator")
 	frappe.db.commit()
-	response = api.post(
-		"/api/method/frappe.handler.run_doc_method",
-		headers=desk,
-		data={"dt": "CRM API Key", "dn": mine["name"], "method": "revoke"},
-		content_type="application/x-www-form-urlencoded",
-	)
+	response = press_revoke(api, desk, mine["name"])
 	assert response.status_code == 200, response.get_data(as_text=True)[:500]
 	assert frappe.db.get_value("CRM API Key", mine["name"], "revoked") == 1

@@ -14,7 +14,9 @@ from tests.factories import appointment
 from tests.http import error_of
 
 URL = "/api/crm/appointment"
-EXAMPLES = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+EXAMPLES = settings(
+	max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,9 @@ def test_the_limits_of_the_parser_are_in_the_document(document):
 	params = {p["name"]: p["schema"] for p in document["paths"]["/api/crm/appointment"]["get"]["parameters"]}
 	assert params["offset"]["maximum"] == schema.MAX_OFFSET
 	if_match = next(
-		p for p in document["paths"]["/api/crm/appointment/{id}"]["patch"]["parameters"] if p["name"] == "If-Match"
+		p
+		for p in document["paths"]["/api/crm/appointment/{id}"]["patch"]["parameters"]
+		if p["name"] == "If-Match"
 	)
 	assert if_match["schema"]["minLength"] == 1
 
@@ -73,7 +77,9 @@ def test_a_401_names_the_scheme_in_www_authenticate_as_documented(api, document)
 	response = api.get(URL)
 	assert response.status_code == 401
 	assert response.headers["WWW-Authenticate"].startswith("Bearer")
-	assert "WWW-Authenticate" in document["paths"]["/api/crm/appointment"]["get"]["responses"]["401"]["headers"]
+	assert (
+		"WWW-Authenticate" in document["paths"]["/api/crm/appointment"]["get"]["responses"]["401"]["headers"]
+	)
 	bad = api.get(URL, auth="Bearer sk_test_nope")
 	assert bad.status_code == 401 and bad.headers["WWW-Authenticate"].startswith("Bearer")
 

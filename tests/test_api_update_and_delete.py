@@ -71,14 +71,18 @@ def test_a_patch_that_repeats_the_stored_values_changes_nothing(api, keys, sched
 		"duration": obj["duration"],
 		"customer_phone_number": obj["customer_phone_number"],
 	}
-	response = api.patch(f"{URL}/{scheduled.name}", key=keys["user"], json=same, headers={"If-Match": before[1]})
+	response = api.patch(
+		f"{URL}/{scheduled.name}", key=keys["user"], json=same, headers={"If-Match": before[1]}
+	)
 	assert response.status_code == 200, response.get_data(as_text=True)
 	assert response.headers["ETag"] == before[1]
 	assert stored_state(api, keys["user"], scheduled) == before
 
 
 def test_a_patch_that_changes_nothing_still_honours_a_stale_if_match(api, keys, scheduled):
-	response = api.patch(f"{URL}/{scheduled.name}", key=keys["user"], json={}, headers={"If-Match": '"stale"'})
+	response = api.patch(
+		f"{URL}/{scheduled.name}", key=keys["user"], json={}, headers={"If-Match": '"stale"'}
+	)
 	assert response.status_code == 412
 
 

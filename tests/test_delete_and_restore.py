@@ -13,7 +13,7 @@ from crm_appointments import appointment_mail, reminders
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.rest import idempotency
 from tests import factories
-from tests.factories import USERS
+from tests.factories import USERS, make_contact
 
 URL = "/api/crm/appointment"
 DT = "CRM Appointment"
@@ -22,16 +22,8 @@ PASSWORD = "Pytest-Passw0rd!"
 
 @pytest.fixture
 def party(committed):
-	contact = frappe.get_doc(
-		{
-			"doctype": "Contact",
-			"first_name": "Delete",
-			"last_name": "Party",
-			"email_ids": [{"email_id": "delete-party@example.org", "is_primary": 1}],
-		}
-	).insert(ignore_permissions=True)
-	frappe.db.commit()
-	yield contact.name
+	name = make_contact("Delete", "Party", "delete-party@example.org")
+	yield name
 	frappe.db.rollback()
 	since = {"creation": (">=", committed)}
 	for doctype in ("ToDo", "DocShare", "User Permission", "Email Queue", "Deleted Document"):
@@ -40,7 +32,7 @@ def party(committed):
 	frappe.db.delete("Comment", {**since, "reference_doctype": ("in", [DT, "Event", "Contact"])})
 	frappe.db.delete("Communication", {**since, "communication_medium": ("in", ["Email", "Meeting"])})
 	frappe.db.commit()
-	frappe.delete_doc("Contact", contact.name, force=True, ignore_permissions=True)
+	frappe.delete_doc("Contact", name, force=True, ignore_permissions=True)
 	frappe.db.commit()
 
 

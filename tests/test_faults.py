@@ -85,7 +85,9 @@ def test_while_redis_is_down_every_request_answers_200_within_5_s_and_creates_wh
 					"POST",
 					URL,
 					factories.api_body(
-						customer_name=f"Outage {i}", customer_email=f"outage{i}@example.com", status="scheduled"
+						customer_name=f"Outage {i}",
+						customer_email=f"outage{i}@example.com",
+						status="scheduled",
 					),
 				),
 			):
@@ -97,9 +99,7 @@ def test_while_redis_is_down_every_request_answers_200_within_5_s_and_creates_wh
 				assert seconds < 5, f"{method} took {seconds:.1f} s while Redis was down"
 				if method == "POST":
 					frappe.db.rollback()
-					made = frappe.get_doc(
-						"CRM Appointment", {"customer_email": f"outage{i}@example.com"}
-					)
+					made = frappe.get_doc("CRM Appointment", {"customer_email": f"outage{i}@example.com"})
 					assert made.calendar_event and frappe.db.exists("Event", made.calendar_event)
 	finally:
 		redis.start()

@@ -5,7 +5,6 @@ import re
 import frappe
 
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
-
 from tests.factories import appointment, make
 
 ID_PATTERN = re.compile(r"^appointment_[a-z0-9]{12,}$")

@@ -50,19 +50,11 @@ def pointers_to(doctypes: set[str]) -> list[str]:
 
 @pytest.fixture
 def contact():
-	doc = frappe.get_doc(
-		{
-			"doctype": "Contact",
-			"first_name": "Uninstall",
-			"last_name": "Party",
-			"email_ids": [{"email_id": "uninstall-party@example.org", "is_primary": 1}],
-		}
-	).insert(ignore_permissions=True)
-	frappe.db.commit()
-	yield doc.name
+	name = factories.make_contact("Uninstall", "Party", "uninstall-party@example.org")
+	yield name
 	frappe.db.rollback()
-	if frappe.db.exists("Contact", doc.name):
-		frappe.delete_doc("Contact", doc.name, force=True, ignore_permissions=True)
+	if frappe.db.exists("Contact", name):
+		frappe.delete_doc("Contact", name, force=True, ignore_permissions=True)
 	frappe.db.commit()
 
 
