@@ -19,8 +19,8 @@ import requests
 
 from benchmarks.common import create_bodies, warm_up
 from crm_appointments.rest.schema import COLUMNS
-from tests.factories import remove_made_since
-from tests.live_app import start_live_server, stop_live_server
+from harness.live_server import start_live_server, stop_live_server
+from harness.site_data import remove_made_since
 
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]

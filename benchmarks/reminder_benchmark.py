@@ -102,7 +102,7 @@ def main():
 	frappe.init(site=SITE, sites_path=SITES_PATH)
 	frappe.connect()
 	frappe.set_user("Administrator")
-	from tests.factories import delete_outbox, make_outbox
+	from harness.site_data import delete_outbox, make_outbox
 
 	make_outbox()
 	frappe.db.commit()

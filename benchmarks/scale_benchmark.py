@@ -31,7 +31,7 @@ from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import new_appointment_id
 from crm_appointments.rest import listing
 from crm_appointments.rest.schema import COLUMNS
-from tests.live_app import start_live_server, stop_live_server
+from harness.live_server import start_live_server, stop_live_server
 
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]

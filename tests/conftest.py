@@ -9,6 +9,7 @@ import os
 import frappe
 import pytest
 
+from harness import site_data
 from tests import factories
 
 SITE = os.environ.get("CRM_TEST_SITE")
@@ -36,13 +37,13 @@ def site():
 	frappe.set_user("Administrator")
 	appointments_before = frappe.db.count("CRM Appointment")
 	factories.make_users()
-	factories.make_outbox()
+	site_data.make_outbox()
 	frappe.db.commit()
 	yield SITE
 	frappe.db.rollback()
 	frappe.set_user("Administrator")
 	factories.delete_users()
-	factories.delete_outbox()
+	site_data.delete_outbox()
 	frappe.db.commit()
 	leftovers = frappe.db.count("CRM Appointment") - appointments_before
 	frappe.destroy()
@@ -68,7 +69,7 @@ def committed(site):
 	started = now_datetime()
 	yield started
 	frappe.db.rollback()
-	factories.remove_made_since(started)
+	site_data.remove_made_since(started)
 	frappe.db.commit()
 
 
@@ -96,7 +97,7 @@ def keys(site):
 @pytest.fixture(scope="session")
 def live_server(site):
 	"""A production-style server (gunicorn, two workers) for the test site on a loopback port."""
-	from tests.live_app import start_live_server, stop_live_server
+	from harness.live_server import start_live_server, stop_live_server
 
 	server, base = start_live_server(SITE, SITES_PATH)
 	yield base

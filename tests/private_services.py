@@ -12,7 +12,7 @@ import time
 
 import pymysql
 
-from tests.live_app import free_port
+from harness.live_server import free_port
 
 
 def wait_for_port(port: int, process: subprocess.Popen, what: str, seconds: float = 60):

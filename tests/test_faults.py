@@ -23,9 +23,9 @@ import redis as redis_client
 import requests
 from frappe.utils import now_datetime
 
+from harness.live_server import start_live_server, stop_live_server
 from tests import factories
 from tests.conftest import SITE, SITES_PATH
-from tests.live_app import start_live_server, stop_live_server
 from tests.private_services import PrivateMariaDB, PrivateRedis, private_sites
 
 pytestmark = pytest.mark.slow

@@ -231,7 +231,7 @@ def test_a_cancellation_sends_method_cancel(booked, start):
 
 
 def test_a_reminder_on_a_site_without_an_outgoing_email_account_is_recorded_as_not_sent(booked, start):
-	from tests.factories import OUTBOX
+	from harness.site_data import OUTBOX
 
 	frappe.db.set_value("Email Account", OUTBOX, "default_outgoing", 0)
 	frappe.local.outgoing_email_account = {}

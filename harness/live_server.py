@@ -31,7 +31,7 @@ def start_live_server(site: str, sites_path: str, workers: int = 2):
 			str(workers),
 			"-t",
 			"120",
-			"tests.live_app:application",
+			"harness.live_server:application",
 		],
 		cwd=sites_path,
 		env={**os.environ, "CRM_TEST_SITE": site, "CRM_SITES_PATH": sites_path},

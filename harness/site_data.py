@@ -1,0 +1,62 @@
+"""Site data the tests and the benchmarks both need: an outgoing Email Account, and the removal of
+what requests committed."""
+
+import frappe
+
+from crm_appointments.rest import listing
+
+OUTBOX = "CRM Test Outbox"
+
+
+def make_outbox():
+	"""A default outgoing Email Account, so mail is queued (nothing sends it: no worker flushes it)."""
+	if frappe.db.exists("Email Account", OUTBOX):
+		return
+	account = frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": OUTBOX,
+			"email_id": "outbox@example.org",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "127.0.0.1",
+			"smtp_port": 1025,
+			"no_smtp_authentication": 1,
+		}
+	)
+	account.flags.ignore_validate = True  # it would try to log in to the SMTP server
+	account.insert(ignore_permissions=True)
+
+
+def delete_outbox():
+	frappe.db.delete("Email Account", {"name": OUTBOX})
+	frappe.cache.delete_value("outgoing_email_account")
+
+
+def remove_made_since(started):
+	"""Delete what HTTP tests committed: appointments, their versions and deleted copies, API records."""
+	names = frappe.get_all("CRM Appointment", filters={"creation": (">=", started)}, pluck="name")
+	deleted = frappe.get_all(
+		"Deleted Document",
+		filters={"deleted_doctype": "CRM Appointment", "creation": (">=", started)},
+		pluck="deleted_name",
+	)
+	since = {"creation": (">=", started)}
+	events = frappe.get_all("Event", filters=since, pluck="name")
+	for name in names:
+		frappe.db.delete("CRM Appointment", {"name": name})
+	frappe.db.delete("CRM Appointment Reminder", since)
+	for doctype in ("Communication", "Comment", "Email Queue"):
+		frappe.db.delete(doctype, {**since, "reference_doctype": ("in", ["CRM Appointment", "Event"])})
+	frappe.db.delete("Email Queue Recipient", since)
+	frappe.db.delete("Communication Link", since)
+	for name in events:
+		frappe.db.delete("Event Participants", {"parent": name})
+		frappe.db.delete("Event", {"name": name})
+	frappe.db.delete("Deleted Document", {**since, "deleted_doctype": ("in", ["Event", "Communication"])})
+	for name in {*names, *deleted}:
+		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "docname": name})
+		frappe.db.delete("Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": name})
+	frappe.db.delete("CRM API Idempotency Key", {"creation": (">=", started)})
+	# Raw deletes go around the document API, so the REST list's cached totals are told here.
+	frappe.db.after_commit.add(listing.replace_generation)
