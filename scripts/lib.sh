@@ -113,3 +113,32 @@ ensure_chromium() {
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
+
+# Frappe CRM in the bench, for the tests that run the app beside it (tests/test_frappe_crm.py).
+# $1 = a git repository of Frappe CRM (bare or not), $2 = the tag or commit. Puts that tree (Python
+# only: no assets are built) in apps/crm, pip-installs it editable into the bench's Python and lists
+# it in sites/apps.txt. It is installed on no site. A no-op when apps/crm already holds that commit.
+ensure_frappe_crm() {
+	local repo="$1" ref="${2:-v1.34.14}" commit target="$FRAPPE_BENCH/apps/crm" marker tree
+	commit="$(git -c safe.directory='*' --git-dir="$repo" rev-parse --verify "$ref^{commit}" 2>/dev/null ||
+		git -c safe.directory='*' -C "$repo" rev-parse --verify "$ref^{commit}")" ||
+		die "no $ref in the Frappe CRM repository $repo"
+	marker="$target/.crm-appointments-source"
+	if [ "$(cat "$marker" 2>/dev/null)" = "$commit" ] &&
+		as_bench env/bin/python -c 'import crm, twilio' 2>/dev/null; then
+		register_app crm
+		return 0
+	fi
+	log "installing Frappe CRM $ref ($commit) into $target, without its assets"
+	tree="$(mktemp -d "$FRAPPE_BENCH/apps/.crm.XXXXXX")"
+	git -c safe.directory='*' --git-dir="$repo" archive "$commit" 2>/dev/null | tar -x -C "$tree" ||
+		git -c safe.directory='*' -C "$repo" archive "$commit" | tar -x -C "$tree"
+	[ -f "$tree/crm/hooks.py" ] || die "$repo at $ref is not Frappe CRM (no crm/hooks.py)"
+	echo "$commit" >"$tree/.crm-appointments-source"
+	chown -R "$BENCH_USER": "$tree"
+	chmod 755 "$tree"
+	rm -rf "$target"
+	mv "$tree" "$target"
+	as_bench env/bin/python -m pip install -q -e apps/crm
+	register_app crm
+}

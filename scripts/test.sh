@@ -8,6 +8,9 @@
 #               missing, migrated when this checkout's DocTypes or code changed since the last run.
 #   FRESH_SITE=1  drop and re-create TEST_SITE first (CI does this with a throwaway site).
 #   FRAPPE_BENCH  the bench (default ~frappe/frappe-bench).
+#   FRAPPE_CRM_REPO  a git repository of Frappe CRM: its FRAPPE_CRM_REF (default v1.34.14) is put in
+#               the bench (apps/crm, no assets; on no site) for tests/test_frappe_crm.py, which
+#               skips without it.
 # The code under test is always this checkout (it is put first on PYTHONPATH), whatever the bench's
 # apps/crm_appointments points at.
 set -euo pipefail
@@ -26,6 +29,9 @@ runuser -u "$BENCH_USER" -- test -r "$APP_SOURCE/pyproject.toml" 2>/dev/null || 
 ensure_services
 ensure_db_admin
 register_app "$APP_NAME"
+if [ -n "${FRAPPE_CRM_REPO:-}" ]; then
+	ensure_frappe_crm "$FRAPPE_CRM_REPO" "${FRAPPE_CRM_REF:-v1.34.14}"
+fi
 
 # The app's own dependencies (pyproject.toml), which bench installs with the app (setup.sh does so
 # with pip install -e); the code under test is this checkout, so they are installed from its list.
@@ -84,4 +90,5 @@ log "running the tests on $TEST_SITE"
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$PYTHONPATH" PYTHONDONTWRITEBYTECODE=1 \
 	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" FRAPPE_BENCH="$FRAPPE_BENCH" \
 	CRM_SCREENSHOTS_DIR="${CRM_SCREENSHOTS_DIR:-}" CRM_TEST_TOOLS="$TEST_TOOLS" CRM_DB_ADMIN_USER="$DB_ADMIN_USER" CRM_DB_ADMIN_PASSWORD_FILE="$DB_ADMIN_PASSWORD_FILE" \
+	FRAPPE_CRM_REPO="${FRAPPE_CRM_REPO:-}" \
 	"$FRAPPE_BENCH/env/bin/python" -m pytest "$@"
