@@ -17,6 +17,7 @@ import pytest
 
 from crm_appointments import appointment_mail, reminders
 from crm_appointments.crm_appointments.party import party_doctypes
+from harness import site_data
 from tests import factories
 from tests.test_install import bench
 from tests.test_uninstall import app_doctypes, pointers_to
@@ -158,7 +159,7 @@ def test_beside_frappe_crm_appointments_with_a_lead_and_a_deal_uninstall_and_lea
 			assert {dt: app_of(dt) for dt in shipped} == dict.fromkeys(shipped, app), order
 		assert party_doctypes() == ["Contact", "CRM Lead", "CRM Deal"]
 
-		factories.make_outbox()
+		site_data.make_outbox()
 		lead = frappe.get_doc(
 			{
 				"doctype": "CRM Lead",
