@@ -69,6 +69,11 @@ def _error(status: int) -> dict:
 		"description": DEFAULT_MESSAGES.get(status, "Error"),
 		"content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
 	}
+	if status == 400:
+		# A request line longer than the WSGI server's limit (gunicorn: 4,094 bytes) is refused by that
+		# server, before the app sees the request: its 400 is a short HTML page.
+		response["description"] += " (Over-long request lines: the WSGI server's own HTML 400.)"
+		response["content"]["text/html"] = {"schema": {"type": "string"}}
 	if status == 401:
 		response["headers"] = {
 			"WWW-Authenticate": {
@@ -81,7 +86,7 @@ def _error(status: int) -> dict:
 
 def _responses(ok: dict, *errors: int) -> dict:
 	responses = {"200": ok}
-	for status in sorted({401, 429, 500, 503, *errors}):
+	for status in sorted({400, 401, 429, 500, 503, *errors}):
 		responses[str(status)] = _error(status)
 	return responses
 
@@ -240,7 +245,8 @@ def document() -> dict:
 						"200": {
 							"description": "OpenAPI 3.1",
 							"content": {JSON: {"schema": {"type": "object"}}},
-						}
+						},
+						"400": _error(400),
 					},
 				}
 			},
