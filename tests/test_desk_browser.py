@@ -228,6 +228,19 @@ def test_reschedule_dialog_moves_a_confirmed_appointment_back_to_scheduled(page)
 	assert stored(doc.name) == "Scheduled"
 
 
+def test_a_datetime_field_shows_its_time_not_a_literal_ss(page):
+	"""Frappe's time format has seconds; the datepicker writes the field's text, and an offline
+	bench's datepicker (the registry's 2.2.3) needs the app's datepicker_seconds.js for them."""
+	when = factories.future(days=2).replace(hour=10, minute=30, second=0)
+	doc = saved(status="scheduled", scheduled_time=when)
+	open_form(page, doc.name)
+	field = page.locator('.frappe-control[data-fieldname="scheduled_time"] input')
+	expected = browser.user_datetime(page, when.strftime("%Y-%m-%d %H:%M:%S"))
+	assert expected.endswith("10:30:00")
+	expect(field).to_have_value(expected)
+	assert "ss" not in field.input_value()
+
+
 def calendar_cell(page, day):
 	return page.locator(f'.fc-month-view .fc-day-top[data-date="{day.isoformat()}"]').first
 
