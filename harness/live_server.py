@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 import frappe.app
+from werkzeug.middleware.shared_data import SharedDataMiddleware
 
 
 def free_port() -> int:
@@ -70,5 +71,13 @@ if "CRM_TEST_SITE" in os.environ and "gunicorn" in sys.argv[0]:
 	# The desk's built JavaScript and CSS under /assets, as `bench serve` serves them, for the
 	# browser tests; every other path goes straight to Frappe's own application.
 	application = frappe.app.application_with_statics()
+	# This app's own static files from the checkout under test, whatever the bench's assets link to
+	# (as the code under test is this checkout's, not what apps/crm_appointments points at).
+	import crm_appointments
+
+	application = SharedDataMiddleware(
+		application,
+		{"/assets/crm_appointments": os.path.join(os.path.dirname(crm_appointments.__file__), "public")},
+	)
 else:
 	application = frappe.app.application

@@ -95,6 +95,24 @@ new_site() {
 		--install-app "$APP_NAME"
 	as_bench bench --site "$site" set-config allow_tests true
 	complete_setup_wizard "$site" "$time_zone"
+	configure_desk "$site"
+}
+
+# Frappe pins its own fork of air-datepicker, which is on GitHub only; setup.sh gives a bench that
+# cannot reach GitHub the registry's 2.2.3 instead. True on such a bench.
+offline_datepicker() {
+	grep -q '"air-datepicker": "2.2.3"' "$FRAPPE_BENCH/apps/frappe/package.json" 2>/dev/null
+}
+
+# What the desk of a site on this bench needs to read right. With the registry's air-datepicker, the
+# app's datepicker_seconds.js on every desk page (Frappe's app_include_js in the site config), or
+# every Datetime field shows "10:30:ss". Idempotent. $1 = site.
+configure_desk() {
+	local site="$1"
+	if offline_datepicker; then
+		as_bench bench --site "$site" set-config -p app_include_js \
+			"[\"/assets/$APP_NAME/js/datepicker_seconds.js\"]" >/dev/null
+	fi
 }
 
 # Add an app to sites/apps.txt (one name a line; the file may lack its final newline).

@@ -123,6 +123,11 @@ ensure_app() {
 	fi
 	as_bench env/bin/pip install -q -e "apps/$APP_NAME"
 	register_app "$APP_NAME"
+	# Its static files (public/) under /assets/$APP_NAME, linked as `bench build` links them.
+	local assets="$FRAPPE_BENCH/sites/assets/$APP_NAME"
+	if [ -L "$assets" ] || [ ! -e "$assets" ]; then
+		ln -sfn "$target/$APP_NAME/public" "$assets"
+	fi
 }
 
 ensure_site() {
@@ -135,6 +140,7 @@ ensure_site() {
 		new_site "$SITE" "$ADMIN_PASSWORD" "$TIME_ZONE"
 	fi
 	complete_setup_wizard "$SITE" "$TIME_ZONE"
+	configure_desk "$SITE"
 	as_bench bench use "$SITE"
 	as_bench bench set-config -g serve_default_site true
 }

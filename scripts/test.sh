@@ -83,6 +83,7 @@ elif [ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("
 	"$FRAPPE_BENCH/sites/$TEST_SITE/site_config.json")" != "$(source_hash)" ]; then
 	log "migrating $TEST_SITE to this checkout"
 	as_bench PYTHONPATH="$PYTHONPATH" bench --site "$TEST_SITE" migrate >/dev/null
+	configure_desk "$TEST_SITE"
 	as_bench bench --site "$TEST_SITE" set-config crm_appointments_source_hash "$(source_hash)"
 fi
 

@@ -228,6 +228,19 @@ def test_reschedule_dialog_moves_a_confirmed_appointment_back_to_scheduled(page)
 	assert stored(doc.name) == "Scheduled"
 
 
+def test_a_datetime_field_shows_its_time_not_a_literal_ss(page):
+	"""Frappe's time format has seconds; the datepicker writes the field's text, and an offline
+	bench's datepicker (the registry's 2.2.3) needs the app's datepicker_seconds.js for them."""
+	when = factories.future(days=2).replace(hour=10, minute=30, second=0)
+	doc = saved(status="scheduled", scheduled_time=when)
+	open_form(page, doc.name)
+	field = page.locator('.frappe-control[data-fieldname="scheduled_time"] input')
+	expected = browser.user_datetime(page, when.strftime("%Y-%m-%d %H:%M:%S"))
+	assert expected.endswith("10:30:00")
+	expect(field).to_have_value(expected)
+	assert "ss" not in field.input_value()
+
+
 def calendar_cell(page, day):
 	return page.locator(f'.fc-month-view .fc-day-top[data-date="{day.isoformat()}"]').first
 
@@ -365,6 +378,58 @@ def test_list_view_indicators_and_saved_filters(page):
 	page.locator('.list-row-container:has-text("Listed Later")').wait_for(state="detached")
 	browser.wait_idle(page)
 	assert page.locator('.list-row-container:has-text("Listed Scheduled")').count() == 1
+
+
+def go_to(page, *route):
+	"""Within the desk, as its own links do: the page (and what it learnt at login) stays."""
+	page.evaluate("(route) => frappe.set_route(...route)", list(route))
+	browser.wait_idle(page)
+
+
+def test_the_desk_draws_statuses_from_the_servers_table(page):
+	"""Captions, colours and field rules come from the table the server sends at login
+	(status_workflow.py through boot): change it in the page, and every view follows."""
+	start = datetime.combine(getdate(nowdate()) + timedelta(days=1), time(11, 0))
+	doc = saved(customer_name="Table Driven", status="scheduled", scheduled_time=start)
+	final = saved(customer_name="Table Final", status="draft", scheduled_time=start)
+	final.status = "cancelled"
+	final.save()
+	frappe.db.commit()
+	browser.open_route(page, page.base, LIST)
+	page.evaluate(
+		"""() => {
+			const table = frappe.boot.crm_appointment_workflow;
+			const status = (value) => table.statuses.find((s) => s.value === value);
+			status("confirmed").action = "Confirm From Table";
+			status("scheduled").indicator = "green";
+			table.editable_when_terminal = ["customer_details", "customer_phone_number"];
+		}"""
+	)
+	go_to(page, "Form", DOCTYPE, doc.name)
+	page.click('.inner-group-button[data-label="Status"] button')
+	page.locator(
+		'.inner-group-button[data-label="Status"] .dropdown-item:has-text("Confirm From Table")'
+	).wait_for()
+	page.keyboard.press("Escape")
+
+	# The calendar colours a status by its indicator (green is the calendar's "success").
+	page.evaluate("() => localStorage.setItem('cal_defaultView', 'month')")
+	go_to(page, "List", DOCTYPE, "Calendar", "default")
+	event = calendar_event(page, "Table Driven")
+	event.wait_for()
+	green = page.evaluate("() => frappe.ui.color.get('green', 'extra-light')")
+	assert event.evaluate("(el) => getComputedStyle(el).backgroundColor") == page.evaluate(
+		"(colour) => { const el = document.createElement('div'); el.style.backgroundColor = colour;"
+		" document.body.append(el); const c = getComputedStyle(el).backgroundColor; el.remove(); return c; }",
+		green,
+	)
+
+	# A final appointment keeps editable only the fields the table names.
+	go_to(page, "Form", DOCTYPE, final.name)
+	wait_for_status(page, "Cancelled")
+	editable = '.frappe-control[data-fieldname="{}"] input:visible'
+	assert page.locator(editable.format("customer_phone_number")).count() == 1
+	assert page.locator(editable.format("customer_name")).count() == 0
 
 
 def test_the_pages_shown_in_the_readme(page):

@@ -322,6 +322,20 @@ def test_the_workspace_shows_its_cards_chart_and_shortcuts_to_appointment_staff(
 # -- party picker ------------------------------------------------------------------------------
 
 
+def test_the_desk_learns_the_workflow_table_at_login():
+	"""Statuses, colours, captions and field rules reach the desk scripts from status_workflow.py."""
+	bootinfo = frappe._dict()
+	boot_session(bootinfo)
+	table = bootinfo.crm_appointment_workflow
+	assert [(s["label"], s["indicator"]) for s in table["statuses"]] == [
+		(s.label, s.indicator) for s in workflow.STATUSES
+	]
+	assert {s["label"]: s["action"] for s in table["statuses"]}["Cancelled"] == "Cancel Appointment"
+	assert table["editable_when_terminal"] == list(workflow.EDITABLE_WHEN_TERMINAL)
+	assert table["reschedulable"] == list(workflow.RESCHEDULABLE)
+	assert table["asks_reason"] == ["cancelled"]
+
+
 def test_the_party_picker_offers_only_party_doctypes_this_site_has():
 	bootinfo = frappe._dict()
 	boot_session(bootinfo)

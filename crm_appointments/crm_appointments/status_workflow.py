@@ -1,7 +1,10 @@
 """The appointment status workflow, written once, as data.
 
-The controller enforces it, the REST API translates its values, the desk draws its buttons and
-indicators from it and the README's table describes it. Nothing else lists statuses or moves.
+The controller enforces it, the REST API translates its values, the desk draws its buttons,
+indicators, Kanban columns and calendar colours from it (it reaches the desk scripts through boot,
+see `as_dict`) and the README's table describes it. Nothing else lists statuses or moves; the one
+other copy of the colours is the workspace chart's, in its chart file (a chart file cannot read
+this), in the same order.
 
 Each status has an API value (snake_case) and a label (what the database stores and the desk shows).
 """
@@ -12,18 +15,19 @@ from typing import NamedTuple
 class Status(NamedTuple):
 	value: str
 	label: str
-	indicator: str
+	indicator: str  # its colour in the desk (a Frappe indicator colour)
 	terminal: bool
 	live: bool  # reminders are sent and the calendar event exists
+	action: str = ""  # the desk's caption for the button that moves an appointment into it
 
 
 STATUSES = (
 	Status("draft", "Draft", "gray", terminal=False, live=False),
-	Status("scheduled", "Scheduled", "blue", terminal=False, live=True),
-	Status("confirmed", "Confirmed", "cyan", terminal=False, live=True),
-	Status("completed", "Completed", "green", terminal=True, live=False),
-	Status("cancelled", "Cancelled", "red", terminal=True, live=False),
-	Status("no_show", "No Show", "orange", terminal=True, live=False),
+	Status("scheduled", "Scheduled", "blue", terminal=False, live=True, action="Schedule"),
+	Status("confirmed", "Confirmed", "cyan", terminal=False, live=True, action="Confirm"),
+	Status("completed", "Completed", "green", terminal=True, live=False, action="Complete"),
+	Status("cancelled", "Cancelled", "red", terminal=True, live=False, action="Cancel Appointment"),
+	Status("no_show", "No Show", "orange", terminal=True, live=False, action="Mark No Show"),
 )
 
 # Allowed moves, by API value. Setting the same status again is a no-op, not a move.
@@ -47,6 +51,8 @@ NEEDS_PAST_TIME = ("completed", "no_show")
 RESCHEDULE_RESETS = {"confirmed": "scheduled"}
 # Terminal appointments keep only their notes editable.
 EDITABLE_WHEN_TERMINAL = ("customer_details",)
+# Moving into these, the desk asks why; the reason is kept in the appointment's timeline.
+ASKS_REASON = ("cancelled",)
 
 DEFAULT = "draft"
 
@@ -87,9 +93,12 @@ def can_move(current: str, target: str) -> bool:
 
 
 def as_dict() -> dict:
-	"""The whole table, for the desk and the docs."""
+	"""The whole table, for the desk (boot.py sends it at login) and the docs."""
 	return {
 		"statuses": [s._asdict() for s in STATUSES],
 		"moves": {k: list(v) for k, v in MOVES.items()},
 		"initial": list(INITIAL),
+		"reschedulable": list(RESCHEDULABLE),
+		"editable_when_terminal": list(EDITABLE_WHEN_TERMINAL),
+		"asks_reason": list(ASKS_REASON),
 	}

@@ -1,16 +1,19 @@
 // Copyright (c) 2026, crm_appointments developers
 // For license information, please see license.txt
 
+frappe.provide("crm_appointments.api_keys");
+
 frappe.listview_settings["CRM API Key"] = {
 	get_indicator(doc) {
 		return doc.revoked ? [__("Revoked"), "red", "revoked,=,1"] : [__("Active"), "green", "revoked,=,0"];
 	},
 	onload(listview) {
-		listview.page.add_inner_button(__("Issue Key"), () => crm_issue_api_key(listview));
+		listview.page.add_inner_button(__("Issue Key"), () => crm_appointments.api_keys.issue(listview));
 	},
 };
 
-function crm_issue_api_key(listview) {
+// The Issue Key dialog: the new key is shown once, here, and never again.
+crm_appointments.api_keys.issue = function (listview) {
 	const dialog = new frappe.ui.Dialog({
 		title: __("Issue an API key"),
 		fields: [
@@ -45,4 +48,4 @@ function crm_issue_api_key(listview) {
 		},
 	});
 	dialog.show();
-}
+};

@@ -13,10 +13,10 @@ frappe.views.calendar["CRM Appointment"] = {
 	get_events_method: "crm_appointments.calendar_view.get_events",
 	update_event_method: "crm_appointments.calendar_view.update_event",
 	get_css_class(event) {
-		// Frappe's calendar knows four colours; the status indicators map onto them.
-		return (
-			{ completed: "success", cancelled: "danger", no_show: "warning" }[event.status_value] ||
-			"default"
-		);
+		// Frappe's calendar knows a few colours, by class (its color_map: class -> colour). The status's
+		// colour (crm_appointments.workflow, from the server) picks its class; others get the default.
+		const colour = crm_appointments.workflow.indicator(event.status_value);
+		const color_map = this.color_map || {};
+		return Object.keys(color_map).find((css_class) => color_map[css_class] === colour) || "default";
 	},
 };

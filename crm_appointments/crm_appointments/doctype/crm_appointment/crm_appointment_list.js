@@ -1,10 +1,37 @@
 // Copyright (c) 2026, crm_appointments developers
 // For license information, please see license.txt
 
+// Frappe runs this script whenever it loads the DocType (frappe.model.init_doctype), before any form,
+// list, report, board or calendar of it is drawn: what the other scripts of the DocType share is
+// defined here.
+frappe.provide("crm_appointments.workflow");
+frappe.provide("crm_appointments.appointment_list");
+
+// The status workflow as the server sends it at login (crm_appointments/boot.py, from
+// status_workflow.py): statuses, their colours and captions, and the field rules. None of them is
+// written again in JavaScript.
+Object.assign(crm_appointments.workflow, {
+	table() {
+		return frappe.boot.crm_appointment_workflow || { statuses: [] };
+	},
+	// A status by its label (what the desk shows) or its API value; undefined when it names none.
+	status(name) {
+		return crm_appointments.workflow.table().statuses.find((s) => s.label === name || s.value === name);
+	},
+	indicator(name) {
+		const status = crm_appointments.workflow.status(name);
+		return status ? status.indicator : "gray";
+	},
+	// Whether the status named is in one of the table's lists (reschedulable, asks_reason, ...).
+	is(list, name) {
+		const status = crm_appointments.workflow.status(name);
+		return !!status && (crm_appointments.workflow.table()[list] || []).includes(status.value);
+	},
+});
+
 // Fields with ignore_xss_filter are stored exactly as typed (the server keeps markup rather than
 // silently dropping it), so they must be displayed as text: Frappe's formatters would render them as
-// HTML. Frappe runs this script whenever it loads the DocType (frappe.model.init_doctype), before
-// any form, list, report, board or calendar of it is drawn, so this one place serves them all.
+// HTML. Set here, when the DocType loads, so every view of it shows them so.
 for (const df of (frappe.get_meta("CRM Appointment") || { fields: [] }).fields) {
 	if (df.ignore_xss_filter) {
 		df.formatter = (value) => frappe.utils.escape_html(value || "").replace(/\n/g, "<br>");
@@ -14,15 +41,14 @@ for (const df of (frappe.get_meta("CRM Appointment") || { fields: [] }).fields) 
 frappe.listview_settings["CRM Appointment"] = {
 	add_fields: ["status", "scheduled_time"],
 	get_indicator(doc) {
-		const workflow = frappe.boot.crm_appointment_workflow || { statuses: [] };
-		const status = workflow.statuses.find((s) => s.label === doc.status);
-		return [__(doc.status), status ? status.indicator : "gray", "status,=," + doc.status];
+		return [__(doc.status), crm_appointments.workflow.indicator(doc.status), "status,=," + doc.status];
 	},
 	onload(listview) {
 		// "Today" and "Upcoming" are shared saved filters; "Mine" names its user, so each user's
 		// is made the first time they open the list.
-		if (frappe.boot.crm_appointment_mine_filter_checked) return;
-		frappe.boot.crm_appointment_mine_filter_checked = true;
+		const state = crm_appointments.appointment_list;
+		if (state.mine_filter_checked) return;
+		state.mine_filter_checked = true;
 		frappe.xcall("crm_appointments.desk_views.ensure_mine_filter").then((made) => {
 			const list_filter = listview.list_sidebar && listview.list_sidebar.list_filter;
 			if (made && list_filter) list_filter.refresh();
