@@ -46,8 +46,7 @@ INITIAL = ("draft", "scheduled", "confirmed", "completed", "no_show")
 NEEDS_FUTURE_TIME = ("scheduled", "confirmed")
 # ... and entering these needs it in the past.
 NEEDS_PAST_TIME = ("completed", "no_show")
-# scheduled_time may change wherever the appointment is not final (see EDITABLE_WHEN_TERMINAL); a
-# rescheduled confirmed appointment goes back to scheduled.
+# A rescheduled confirmed appointment goes back to scheduled.
 RESCHEDULE_RESETS = {"confirmed": "scheduled"}
 # Terminal appointments keep only their notes editable.
 EDITABLE_WHEN_TERMINAL = ("customer_details",)
@@ -63,6 +62,9 @@ VALUES = tuple(_BY_VALUE)
 LABELS = tuple(_BY_LABEL)
 TERMINAL = tuple(s.value for s in STATUSES if s.terminal)
 LIVE = tuple(s.value for s in STATUSES if s.live)
+# Where scheduled_time may change: wherever the appointment is not final (the controller refuses any
+# change but the notes on a final one; the desk shows Reschedule from this).
+RESCHEDULABLE = tuple(s.value for s in STATUSES if not s.terminal)
 
 
 def get(value_or_label: str | None) -> Status | None:
