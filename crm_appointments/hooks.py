@@ -100,8 +100,9 @@ boot_session = "crm_appointments.boot.boot_session"
 # ------------
 
 # before_install = "crm_appointments.install.before_install"
-after_install = "crm_appointments.install.after_install"
-after_migrate = "crm_appointments.install.after_migrate"
+# Patches and imports may write around the document API: the kept counts are recounted after each.
+after_install = ["crm_appointments.install.after_install", "crm_appointments.appointment_counts.reconcile"]
+after_migrate = ["crm_appointments.install.after_migrate", "crm_appointments.appointment_counts.reconcile"]
 
 # Uninstallation
 # ------------
@@ -164,10 +165,20 @@ permission_query_conditions = {
 	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.get_permission_query_conditions",
 }
 
+# Every write of an appointment adjusts the kept counts by status in its own transaction (see
+# appointment_counts.py): inserts (restores from Deleted Document and Data Import too), status moves,
+# deletes.
 doc_events = {
 	"CRM Appointment": {
-		"on_change": "crm_appointments.rest.listing.bump_generation",
-		"after_delete": "crm_appointments.rest.listing.bump_generation",
+		"after_insert": "crm_appointments.appointment_counts.after_insert",
+		"on_change": [
+			"crm_appointments.appointment_counts.on_change",
+			"crm_appointments.rest.listing.bump_generation",
+		],
+		"after_delete": [
+			"crm_appointments.appointment_counts.after_delete",
+			"crm_appointments.rest.listing.bump_generation",
+		],
 		"after_rename": "crm_appointments.rest.listing.bump_generation",
 	}
 }
@@ -178,6 +189,8 @@ doc_events = {
 scheduler_events = {
 	"cron": {"*/5 * * * *": ["crm_appointments.reminders.send_due_reminders"]},
 	"daily": ["crm_appointments.rest.idempotency.delete_expired"],
+	# Repairs what was written around the document API (raw SQL) in the kept counts.
+	"hourly": ["crm_appointments.appointment_counts.reconcile"],
 }
 
 # scheduler_events = {

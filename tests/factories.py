@@ -6,6 +6,7 @@ from datetime import timedelta
 import frappe
 from frappe.utils import now_datetime
 
+from crm_appointments import appointment_counts
 from crm_appointments.rest import listing
 
 USERS = {
@@ -163,8 +164,10 @@ def remove_made_since(started):
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "docname": name})
 		frappe.db.delete("Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": name})
 	frappe.db.delete("CRM API Idempotency Key", {"creation": (">=", started)})
-	# Raw deletes go around the document API, so the REST list's cached totals are told here.
+	# Raw deletes go around the document API, so the REST list's cached totals are told here, and the
+	# kept counts recounted (which commits; so would the caller).
 	frappe.db.after_commit.add(listing.replace_generation)
+	appointment_counts.reconcile()
 
 
 def issue_keys() -> dict:
