@@ -11,11 +11,11 @@ rule, no permission query condition) and filters by status at most, it is the ap
 same snapshot as the page. Otherwise it is Frappe's own permission-aware count. Counting is the
 dearest part of a list request, so that count is kept in Redis under two things: the exact SQL
 Frappe built for this caller and these filters (which holds everything permissions add: the owner
-condition, User Permissions, the documents shared with the caller), and a generation token that every committed write to an
-appointment replaces (hooks.py, `bump_generation`). A cached count is therefore never older than
-the last committed write made through Frappe's document API. Writes made around that API (raw SQL,
-or a permission hook whose SQL reads other tables) show in `total` after `bench clear-cache`, which
-empties the site's cache, or after TOTAL_TTL at most.
+condition, User Permissions, the documents shared with the caller), and a generation token that
+every committed write to an appointment replaces (hooks.py, `bump_generation`). A cached count is
+therefore never older than the last committed write made through Frappe's document API. Writes made
+around that API (raw SQL, or a permission hook whose SQL reads other tables) show in `total` after
+`bench clear-cache`, which empties the site's cache, or after TOTAL_TTL at most.
 """
 
 import hashlib
