@@ -28,12 +28,14 @@ def create_bodies(domain: str, status: str):
 
 
 def warm_up(ours_url: str, theirs_url: str, ours: dict, theirs: dict, sample: str, create, frappe_create):
-	"""Every kind of request, on both sides, until both workers have served each: writes too, as a
+	"""Every kind of request (the list too), on both sides, until both workers have served each: writes too, as a
 	worker's first save imports a good part of Frappe (notifications, versions, the calendar), a
 	second or more once per process. ours_url and theirs_url are the collections' URLs."""
 	for i in range(20):
 		requests.get(f"{ours_url}/{sample}", headers=ours)
 		requests.get(f"{theirs_url}/{sample}", headers=theirs)
+		requests.get(f"{ours_url}?limit=20", headers=ours)
+		requests.get(f"{theirs_url}?limit_page_length=20", headers=theirs)
 		requests.patch(f"{ours_url}/{sample}", headers=ours, data=json.dumps({"customer_details": "w"}))
 		requests.put(f"{theirs_url}/{sample}", headers=theirs, data=json.dumps({"customer_details": "w"}))
 		if i < 4:

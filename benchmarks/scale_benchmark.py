@@ -8,8 +8,11 @@ the site on loopback, then for each query sends --requests requests (--deep-requ
 100,000 rows deep) from --concurrency client threads and prints p50/p99 latency, requests/s, and
 ours/Frappe's ratios. A cursor page is set beside Frappe's offset page at the same depth (Frappe
 has no cursors). "Total recounted" rows replace the totals' generation before each request, as a
-write does, so each one counts. Last, the workers' memory
-(RSS) before and after --memory-requests more requests. Everything it made is deleted at the end.
+write does: the caller reads every appointment, so the kept count answers; "counted" rows filter by
+customer_email, which only Frappe's count can answer. Then a list right after each create (one
+client) and a mix of ten lists to one create (--concurrency clients), beside the same on
+/api/resource. Last, the workers' memory (RSS) before and after --memory-requests more requests.
+Everything it made is deleted at the end.
 """
 
 import argparse
@@ -27,6 +30,7 @@ import requests
 from frappe.utils import now_datetime
 
 from benchmarks.common import create_bodies, warm_up
+from crm_appointments import appointment_counts
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import new_appointment_id
 from crm_appointments.rest import listing
@@ -92,7 +96,9 @@ def seed(rows: int) -> float:
 		)
 		frappe.db.commit()
 	listing.replace_generation()  # raw inserts: the REST list's cached totals are stale now
-	return rows / (time.perf_counter() - started)
+	rate = rows / (time.perf_counter() - started)
+	appointment_counts.reconcile()  # and the kept counts wrong
+	return rate
 
 
 def remove_seeded(since=None):
@@ -114,6 +120,7 @@ def remove_seeded(since=None):
 			frappe.db.delete("Event", {"name": name})
 	frappe.db.commit()
 	listing.replace_generation()
+	appointment_counts.reconcile()
 
 
 class LoadFailed(Exception):
@@ -125,8 +132,11 @@ class LoadFailed(Exception):
 
 
 def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300, concurrency=4):
-	"""`requests_total` requests from `concurrency` threads; latency percentiles and throughput."""
+	"""`requests_total` requests from `concurrency` threads; latency percentiles and throughput.
+	`method` may be a function of the request number too: then the result also has each method's
+	percentiles (result["GET"], result["POST"])."""
 	times, errors = [], []
+	by_method = {}
 	counter = iter(range(requests_total))
 	lock = threading.Lock()
 
@@ -139,9 +149,10 @@ def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300,
 				return
 			path = path_or_fn(i) if callable(path_or_fn) else path_or_fn
 			data = body(i) if callable(body) else body
+			verb = method(i) if callable(method) else method
 			t0 = time.perf_counter()
 			try:
-				response = session.request(method, base + path, headers=headers, data=data, timeout=120)
+				response = session.request(verb, base + path, headers=headers, data=data, timeout=120)
 			except requests.RequestException as exc:  # a timeout ends the run with its reason
 				with lock:
 					errors.append(f"{type(exc).__name__} after {time.perf_counter() - t0:.0f} s")
@@ -149,6 +160,7 @@ def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300,
 			elapsed = (time.perf_counter() - t0) * 1000
 			with lock:
 				times.append(elapsed)
+				by_method.setdefault(verb, []).append(elapsed)
 				if response.status_code != 200:
 					errors.append(f"{response.status_code} {response.text[:200]}")
 
@@ -161,12 +173,29 @@ def load(base, path_or_fn, headers, method="GET", body=None, requests_total=300,
 	wall = time.perf_counter() - started
 	if errors:
 		raise LoadFailed(f"{method} {path_or_fn if isinstance(path_or_fn, str) else '...'}", errors[0])
-	times.sort()
-	return {
-		"p50": statistics.median(times),
-		"p99": times[min(len(times) - 1, int(len(times) * 0.99))],
-		"rps": len(times) / wall,
-	}
+	result = {**percentiles(times), "rps": len(times) / wall, "times": times, "wall": wall}
+	if callable(method):
+		result.update({verb: percentiles(some) for verb, some in by_method.items()})
+		result["by_method"] = by_method
+	return result
+
+
+def percentiles(times: list[float]) -> dict:
+	times = sorted(times)
+	return {"p50": statistics.median(times), "p99": times[min(len(times) - 1, int(len(times) * 0.99))]}
+
+
+def list_after_create(base, list_path, create_path, headers, create_body, requests_total):
+	"""One client: a create, then the list, again and again; the lists' latency percentiles."""
+	session, times = requests.Session(), []
+	for i in range(requests_total):
+		created = session.post(base + create_path, headers=headers, data=create_body(i), timeout=120)
+		t0 = time.perf_counter()
+		listed = session.get(base + list_path, headers=headers, timeout=120)
+		times.append((time.perf_counter() - t0) * 1000)
+		if created.status_code != 200 or listed.status_code != 200:
+			raise LoadFailed(list_path, f"{created.status_code}/{listed.status_code} {listed.text[:200]}")
+	return {**percentiles(times), "rps": requests_total / (sum(times) / 1000)}
 
 
 def worker_rss_mb(server) -> list[float]:
@@ -196,6 +225,11 @@ def main():
 	parser.add_argument("--memory-requests", type=int, default=10_000)
 	parser.add_argument(
 		"--deep-requests", type=int, default=20, help="requests per query for pages 100,000 rows deep"
+	)
+	parser.add_argument(
+		"--lists-after-writes-only",
+		action="store_true",
+		help="only the list right after a create and the 10-lists-to-1-create mix",
 	)
 	args = parser.parse_args()
 
@@ -279,53 +313,109 @@ def main():
 
 			return fn
 
-		pair("first page (with total)", ("/api/crm/appointment?limit=20", ours), (their_list, theirs))
-		pair(
-			"first page, total recounted",
-			(after_a_write("/api/crm/appointment?limit=20"), ours),
-			(their_list, theirs),
-		)
-		pair(
-			"total recounted vs get_count",
-			(after_a_write("/api/crm/appointment?limit=1"), ours),
-			(count, theirs),
-		)
-
-		def at_depth(offset):
-			deep = args.deep_requests if offset >= 100_000 else n
-			by_offset = measure((f"/api/crm/appointment?limit=20&offset={offset}", ours), deep)
-			by_cursor = measure(
-				(f"/api/crm/appointment?limit=20&starting_after={before_depth[offset]}", ours), deep
+		if not args.lists_after_writes_only:
+			pair("first page (with total)", ("/api/crm/appointment?limit=20", ours), (their_list, theirs))
+			pair(
+				"first page, total recounted",
+				(after_a_write("/api/crm/appointment?limit=20"), ours),
+				(their_list, theirs),
 			)
-			frappes = measure((f"{their_list}&limit_start={offset}", theirs), deep, theirs=True)
-			row(f"page at offset {offset:,}", by_offset, frappes)
-			row(f"cursor page at {offset:,}", by_cursor, frappes)
+			pair(
+				"total recounted vs get_count",
+				(after_a_write("/api/crm/appointment?limit=1"), ours),
+				(count, theirs),
+			)
+			email_filter = urllib.parse.quote(json.dumps([["customer_email", "=", f"scale7@{DOMAIN}"]]))
+			pair(
+				"counted total (customer_email)",
+				(after_a_write(f"/api/crm/appointment?limit=1&customer_email=scale7@{DOMAIN}"), ours),
+				(f"{count}&filters={email_filter}", theirs),
+			)
 
-		for offset in offsets:
-			if offset < 100_000:
-				at_depth(offset)
-		pair(
-			"filtered: status=scheduled",
-			("/api/crm/appointment?limit=20&status=scheduled", ours),
-			(f"{their_list}&filters={scheduled_filter}", theirs),
-		)
-		pair("GET one", (f"/api/crm/appointment/{sample}", ours), (f"{resource}/{sample}", theirs))
-		pair(
-			"create",
-			("/api/crm/appointment", ours, "POST", create),
-			(resource, theirs, "POST", frappe_create),
-		)
-		pair(
-			"PATCH / PUT one",
-			(
-				f"/api/crm/appointment/{sample}",
-				ours,
-				"PATCH",
-				lambda i: json.dumps({"customer_details": f"o{i}"}),
+			def at_depth(offset):
+				deep = args.deep_requests if offset >= 100_000 else n
+				by_offset = measure((f"/api/crm/appointment?limit=20&offset={offset}", ours), deep)
+				by_cursor = measure(
+					(f"/api/crm/appointment?limit=20&starting_after={before_depth[offset]}", ours), deep
+				)
+				frappes = measure((f"{their_list}&limit_start={offset}", theirs), deep, theirs=True)
+				row(f"page at offset {offset:,}", by_offset, frappes)
+				row(f"cursor page at {offset:,}", by_cursor, frappes)
+
+			for offset in offsets:
+				if offset < 100_000:
+					at_depth(offset)
+			pair(
+				"filtered: status=scheduled",
+				("/api/crm/appointment?limit=20&status=scheduled", ours),
+				(f"{their_list}&filters={scheduled_filter}", theirs),
+			)
+			pair("GET one", (f"/api/crm/appointment/{sample}", ours), (f"{resource}/{sample}", theirs))
+			pair(
+				"create",
+				("/api/crm/appointment", ours, "POST", create),
+				(resource, theirs, "POST", frappe_create),
+			)
+			pair(
+				"PATCH / PUT one",
+				(
+					f"/api/crm/appointment/{sample}",
+					ours,
+					"PATCH",
+					lambda i: json.dumps({"customer_details": f"o{i}"}),
+				),
+				(f"{resource}/{sample}", theirs, "PUT", lambda i: json.dumps({"customer_details": f"f{i}"})),
+			)
+
+		# Frappe's list carries no count; ours carries the exact total.
+		lists = n // 3
+		row(
+			"list right after a create (1 client)",
+			list_after_create(
+				base, "/api/crm/appointment?limit=20", "/api/crm/appointment", ours, create, lists
 			),
-			(f"{resource}/{sample}", theirs, "PUT", lambda i: json.dumps({"customer_details": f"f{i}"})),
+			list_after_create(base, their_list, resource, theirs, frappe_create, lists),
 		)
 
+		def mix(list_path, create_path, headers, create_body, round_):
+			return load(
+				base,
+				lambda i: create_path if i % 11 == 10 else list_path,
+				headers,
+				method=lambda i: "POST" if i % 11 == 10 else "GET",
+				body=lambda i: create_body(10_000 * (round_ + 1) + i) if i % 11 == 10 else None,
+				requests_total=110,
+				concurrency=c,
+			)
+
+		# In alternating rounds of 110 requests, so that what else runs on the machine weighs on both.
+		rounds = {"ours": [], "theirs": []}
+		for round_ in range(max(1, n * 2 // 110)):
+			rounds["ours"].append(
+				mix("/api/crm/appointment?limit=20", "/api/crm/appointment", ours, create, round_)
+			)
+			rounds["theirs"].append(mix(their_list, resource, theirs, frappe_create, round_))
+
+		def pooled(results):
+			by = {
+				verb: [t for r in results for t in r["by_method"].get(verb, [])] for verb in ("GET", "POST")
+			}
+			wall = sum(r["wall"] for r in results)
+			return {verb: percentiles(times) for verb, times in by.items()} | {
+				"rps": sum(len(r["times"]) for r in results) / wall
+			}
+
+		a, b = pooled(rounds["ours"]), pooled(rounds["theirs"])
+		print(
+			f"{'mix 10 lists : 1 create':30} ours {a['rps']:6.1f}/s list p50 {a['GET']['p50']:6.1f} p99 "
+			f"{a['GET']['p99']:6.1f} create p99 {a['POST']['p99']:6.1f} | Frappe {b['rps']:6.1f}/s list p50 "
+			f"{b['GET']['p50']:6.1f} p99 {b['GET']['p99']:6.1f} create p99 {b['POST']['p99']:6.1f} | "
+			f"list p99 x{a['GET']['p99'] / b['GET']['p99']:.2f} throughput x{a['rps'] / b['rps']:.2f}",
+			flush=True,
+		)
+
+		if args.lists_after_writes_only:
+			return
 		before = worker_rss_mb(server)
 		mixed = [f"/api/crm/appointment/{sample}", "/api/crm/appointment?limit=20&status=confirmed"]
 		m = load(base, lambda i: mixed[i % 2], ours, requests_total=args.memory_requests, concurrency=c)

@@ -22,8 +22,9 @@ after_request = ["crm_appointments.rest.lifecycle.normalise_error_response"]
 # The status workflow and the party DocTypes, for the desk scripts.
 boot_session = "crm_appointments.boot.boot_session"
 
-after_install = "crm_appointments.install.after_install"
-after_migrate = "crm_appointments.install.after_migrate"
+# Patches and imports may write around the document API: the kept counts are recounted after each.
+after_install = ["crm_appointments.install.after_install", "crm_appointments.appointment_counts.reconcile"]
+after_migrate = ["crm_appointments.install.after_migrate", "crm_appointments.appointment_counts.reconcile"]
 before_uninstall = "crm_appointments.install.before_uninstall"
 
 # Keys: a user's own, or any for a System Manager (crm_api_key.py). An appointment's calendar Event:
@@ -37,11 +38,19 @@ permission_query_conditions = {
 	"Event": "crm_appointments.event_permissions.query_conditions",
 }
 
-# Every committed change of an appointment makes the REST list's cached totals stale.
+# Every write of an appointment keeps the list's counts exact in its own transaction
+# (appointment_counts.py), and once committed makes the cached totals stale (rest/listing.py).
 doc_events = {
 	"CRM Appointment": {
-		"on_change": "crm_appointments.rest.listing.bump_generation",
-		"after_delete": "crm_appointments.rest.listing.bump_generation",
+		"after_insert": "crm_appointments.appointment_counts.after_insert",
+		"on_change": [
+			"crm_appointments.appointment_counts.on_change",
+			"crm_appointments.rest.listing.bump_generation",
+		],
+		"after_delete": [
+			"crm_appointments.appointment_counts.after_delete",
+			"crm_appointments.rest.listing.bump_generation",
+		],
 		"after_rename": "crm_appointments.rest.listing.bump_generation",
 	}
 }
@@ -49,6 +58,8 @@ doc_events = {
 scheduler_events = {
 	"cron": {"*/5 * * * *": ["crm_appointments.reminders.send_due_reminders"]},
 	"daily": ["crm_appointments.rest.idempotency.delete_expired"],
+	# Repairs what was written around the document API (raw SQL) in the kept counts.
+	"hourly": ["crm_appointments.appointment_counts.reconcile"],
 }
 
 # Frappe's Event calendar reads Events with its own SQL, past the permission hooks above; getdoc and

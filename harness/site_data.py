@@ -3,6 +3,7 @@ what requests committed."""
 
 import frappe
 
+from crm_appointments import appointment_counts
 from crm_appointments.rest import listing
 
 OUTBOX = "CRM Test Outbox"
@@ -58,5 +59,7 @@ def remove_made_since(started):
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "docname": name})
 		frappe.db.delete("Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": name})
 	frappe.db.delete("CRM API Idempotency Key", {"creation": (">=", started)})
-	# Raw deletes go around the document API, so the REST list's cached totals are told here.
+	# Raw deletes go around the document API, so the REST list's cached totals are told here, and the
+	# kept counts recounted (which commits; so would the caller).
 	frappe.db.after_commit.add(listing.replace_generation)
+	appointment_counts.reconcile()

@@ -4,6 +4,7 @@ conflict has exactly one winner, and no race ever answers 500.
 Each client is a thread with its own HTTP connection; a barrier releases them together.
 """
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -166,3 +167,40 @@ def test_concurrent_patches_that_make_the_calendar_event_all_succeed(client):
 		pluck="parent",
 	)
 	assert linked == [event]  # one Event, not one per request
+
+
+def test_creates_do_not_queue_behind_an_open_write_holding_a_count(client):
+	"""Every write adjusts a kept count (appointment_counts.py) and holds that row until it commits.
+	With one row per status every create would wait for the open one; each takes a row nobody holds
+	instead, so twenty creates of the same status answer while another write stays open."""
+	from crm_appointments import appointment_counts
+
+	session, base = client
+	holding, release = threading.Event(), threading.Event()
+
+	def open_write():
+		frappe.init(site=os.environ["CRM_TEST_SITE"], sites_path=os.environ["CRM_SITES_PATH"])
+		frappe.connect()
+		try:
+			frappe.set_user("Administrator")
+			factories.make(status="Draft", customer_email="open.write@example.com")
+			holding.set()
+			release.wait(120)
+		finally:
+			frappe.db.rollback()
+			frappe.destroy()
+
+	writer = threading.Thread(target=open_write)
+	writer.start()
+	try:
+		assert holding.wait(60)
+		body = factories.api_body(customer_email="parallel.create@example.com", status="draft")
+		# A queued create would wait for the open write (50 s, InnoDB's lock wait) and time out here.
+		answers = at_once(CLIENTS, lambda i: session().post(base, json=body, timeout=15))
+		assert [a.status_code for a in answers] == [200] * CLIENTS, [a.text for a in answers]
+	finally:
+		release.set()
+		writer.join()
+	frappe.db.rollback()
+	assert appointment_counts.total(["Draft"]) == frappe.db.count("CRM Appointment", {"status": "Draft"})
+	assert appointment_counts.total() == frappe.db.count("CRM Appointment")

@@ -5,21 +5,26 @@ Order is newest created first, ties by id, so (creation, name) is a key no two r
 page skips that many entries of the creation index (cheap per entry, but a deep offset walks them
 all); a cursor page starts at the cursor's key and walks only the page, however deep it is.
 
-The total is Frappe's own permission-aware count. Counting is the dearest part of a list request,
-so a count is kept in Redis under two things: the exact SQL Frappe built for this caller and these
-filters (which holds everything permissions add: the owner condition, User Permissions, the
-documents shared with the caller), and a generation token that every committed write to an
-appointment replaces (hooks.py, `bump_generation`). A cached count is therefore never older than
-the last committed write made through Frappe's document API. Writes made around that API (raw SQL,
-or a permission hook whose SQL reads other tables) show in `total` after `bench clear-cache`, which
-empties the site's cache, or after TOTAL_TTL at most.
+The total is exact. When the caller may read every appointment (no User Permission, no if-owner
+rule, no permission query condition) and filters by status at most, it is the app's kept count
+(appointment_counts.py), which every write adjusts in its own transaction: one small read, in the
+same snapshot as the page. Otherwise it is Frappe's own permission-aware count. Counting is the
+dearest part of a list request, so that count is kept in Redis under two things: the exact SQL
+Frappe built for this caller and these filters (which holds everything permissions add: the owner
+condition, User Permissions, the documents shared with the caller), and a generation token that
+every committed write to an appointment replaces (hooks.py, `bump_generation`). A cached count is
+therefore never older than the last committed write made through Frappe's document API. Writes made
+around that API (raw SQL, or a permission hook whose SQL reads other tables) show in `total` after
+`bench clear-cache`, which empties the site's cache, or after TOTAL_TTL at most.
 """
 
 import hashlib
 
 import frappe
+from frappe.model.db_query import DatabaseQuery
 from redis.exceptions import RedisError
 
+from crm_appointments import appointment_counts
 from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 from crm_appointments.rest.errors import ApiError
 
@@ -88,6 +93,34 @@ def rows_named(names: list[str], columns) -> list[dict]:
 
 def total(filters: list) -> int:
 	"""How many appointments the caller may read under `filters`."""
+	if (kept := kept_total(filters)) is not None:
+		return kept
+	return counted_total(filters)
+
+
+def kept_total(filters: list) -> int | None:
+	"""The kept count, when it is exactly what the caller may read under `filters` (no filter but
+	status, and permissions that hide no appointment from them); else None."""
+	statuses = None
+	if filters:
+		if len(filters) > 1 or list(filters[0][:2]) != ["status", "in"]:
+			return None
+		statuses = filters[0][2]
+	if not reads_every_appointment():
+		return None
+	return appointment_counts.total(statuses)
+
+
+def reads_every_appointment() -> bool:
+	"""Whether Frappe's list shows this user every appointment: read permission by role, and no
+	condition on what they see (if-owner rules, User Permissions, permission_query_conditions hooks
+	and server scripts all show up as one; shared documents only ever add to a condition)."""
+	if not frappe.permissions.get_role_permissions(frappe.get_meta(DOCTYPE)).get("read"):
+		return False
+	return not DatabaseQuery(DOCTYPE).build_match_conditions()
+
+
+def counted_total(filters: list) -> int:
 	sql = frappe.get_list(DOCTYPE, fields=["count(*) as total"], filters=filters, run=False)
 	generation = current_generation()
 	if generation is None:
@@ -102,7 +135,9 @@ def total(filters: list) -> int:
 		return count(sql)
 	# A fresh snapshot, taken after the generation was read: a write committed before it is counted,
 	# and a write committed after it replaces the generation, so this count is never served for it.
-	frappe.db.commit()
+	# Ending the read's transaction takes one; a GET has nothing to commit (a key's last use commits
+	# itself), so it is a rollback, not a commit.
+	frappe.db.rollback()
 	value = count(sql)
 	try:
 		frappe.cache.set(key, value, ex=TOTAL_TTL)

@@ -1,0 +1,8 @@
+# Copyright (c) 2026, crm_appointments developers
+# For license information, please see license.txt
+
+from frappe.model.document import Document
+
+
+class CRMAppointmentCount(Document):
+	"""Rows are written by crm_appointments.appointment_counts with plain SQL; this class is for the desk."""
