@@ -5,22 +5,19 @@ appointment as participants) and links it in `calendar_event`; rescheduling move
 no_show cancel it; completed closes it; deleting the appointment deletes it. A draft has none.
 """
 
-import secrets
-import string
-
 import frappe
 from frappe.utils import escape_html, get_datetime
 
 from crm_appointments import ics
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.random_names import random_part
 
 EVENT_STATUS = {"cancelled": "Cancelled", "no_show": "Cancelled", "completed": "Closed"}
 # The app's Events are named like its appointments: random, never handed out twice. Frappe's EV.#####
 # series gives the newest name out again once that Event is deleted, and the delayed clean-up jobs of
 # the deleted Event then act on the new one.
 EVENT_PREFIX = "EV-"
-EVENT_ALPHABET = string.ascii_lowercase + string.digits
 EVENT_RANDOM_LENGTH = 16
 
 
@@ -43,7 +40,7 @@ def existing_event(appointment):
 
 def new_event():
 	event = frappe.new_doc("Event")
-	event.name = EVENT_PREFIX + "".join(secrets.choice(EVENT_ALPHABET) for _ in range(EVENT_RANDOM_LENGTH))
+	event.name = EVENT_PREFIX + random_part(EVENT_RANDOM_LENGTH)
 	event.flags.name_set = True
 	return event
 

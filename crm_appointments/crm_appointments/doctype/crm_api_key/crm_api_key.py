@@ -15,7 +15,6 @@ acts as its user, so minting one for someone else would be acting as them.
 import hashlib
 import hmac
 import re
-import secrets
 import string
 
 import frappe
@@ -24,14 +23,10 @@ from frappe.model.document import Document
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
 from crm_appointments.doctypes import API_KEY
+from crm_appointments.random_names import random_part
 
-ALPHABET = string.ascii_lowercase + string.digits
 KEY_PATTERN = re.compile(r"^sk_(live|test)_([a-z0-9]{12})_([A-Za-z0-9]{32})$")
 LAST_USED_GRANULARITY_SECONDS = 60
-
-
-def _random(length: int, alphabet: str = ALPHABET) -> str:
-	return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
 def hash_key(key: str) -> str:
@@ -58,10 +53,10 @@ class CRMAPIKey(Document):
 	# end: auto-generated types
 
 	def autoname(self):
-		self.name = _random(12)
+		self.name = random_part(12)
 
 	def make_secret(self):
-		key = f"sk_{self.mode}_{self.name}_{_random(32, string.ascii_letters + string.digits)}"
+		key = f"sk_{self.mode}_{self.name}_{random_part(32, string.ascii_letters + string.digits)}"
 		self.secret_hash = hash_key(key)
 		self.key_hint = f"sk_{self.mode}_{self.name}_…"
 		self.flags.plain_key = key  # shown once, by issue_key; never stored

@@ -9,8 +9,6 @@ Every path that saves an appointment (the desk, the REST API, the ORM, Data Impo
 
 import json
 import re
-import secrets
-import string
 from datetime import timedelta
 
 import frappe
@@ -30,9 +28,9 @@ from crm_appointments.crm_appointments.party import party_doctypes
 from crm_appointments.doctypes import APPOINTMENT
 from crm_appointments.exceptions import InvalidFieldError, StatusTransitionError, TerminalAppointmentError
 from crm_appointments.frappe_adapter import ChecksBeforeLinks
+from crm_appointments.random_names import random_part
 
 NAME_PREFIX = "appointment_"
-NAME_ALPHABET = string.ascii_lowercase + string.digits
 NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in practice
 
 MAX_DATA_LENGTH = 140
@@ -54,7 +52,7 @@ OPTIONAL_FIELDS = (
 
 
 def new_appointment_id() -> str:
-	return NAME_PREFIX + "".join(secrets.choice(NAME_ALPHABET) for _ in range(NAME_RANDOM_LENGTH))
+	return NAME_PREFIX + random_part(NAME_RANDOM_LENGTH)
 
 
 class CRMAppointment(ChecksBeforeLinks, Document):
@@ -79,12 +77,6 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		scheduled_time: DF.Datetime
 		status: DF.Literal["Draft", "Scheduled", "Confirmed", "Completed", "Cancelled", "No Show"]
 	# end: auto-generated types
-
-	def before_naming(self):
-		# Frappe's restore (Deleted Document > Restore) inserts the kept copy: it keeps its id.
-		self.flags.restoring = belongings.deleted_copy(self)
-		if self.flags.restoring:
-			self.flags.restored_name = self.name
 
 	def autoname(self):
 		"""A random name that no appointment has, and none had: a deleted one's name stays its own,
@@ -144,8 +136,11 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		# the input and apply our link rules here, first, so their errors name the field. They are not
 		# repeated in `validate`.
 		self.normalise_fields()
-		if self.is_new() and belongings.deleted_copy(self):
-			# A restore: the Event comes back after the insert (belongings.restore), if it can.
+		if self.is_new() and (copy := belongings.deleted_copy(self)):
+			# Frappe's restore (Deleted Document > Restore) inserts the kept copy: it keeps its id
+			# (autoname, which runs later in the insert), and its Event comes back after the insert
+			# (belongings.restore), if it can.
+			self.flags.restoring, self.flags.restored_name = copy, self.name
 			self.flags.restored_event, self.calendar_event = self.calendar_event, None
 		self.validate_party()
 		self.validate_calendar_event()
