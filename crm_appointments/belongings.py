@@ -20,6 +20,7 @@ from frappe import _
 from frappe.model.delete_doc import add_to_deleted_document, delete_from_table
 from frappe.utils import get_datetime, now_datetime
 
+from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 from crm_appointments.doctypes import REMINDER
 
@@ -31,7 +32,7 @@ ATTACHED = (
 	("Version", "ref_doctype", "docname"),
 	("DocShare", "share_doctype", "share_name"),
 )
-UNSENT = "Not Sent"
+UNSENT = "Not Sent"  # an Email Queue row not sent yet
 
 
 def attached_to(doctype: str, name: str) -> list[tuple[str, str]]:
@@ -171,8 +172,6 @@ def restore_attached(doctype: str, name: str, not_restored: list[str], appointme
 
 
 def still_ahead(appointment) -> bool:
-	from crm_appointments.crm_appointments import status_workflow as workflow
-
 	return bool(
 		appointment
 		and workflow.value_of(appointment.status) in workflow.LIVE

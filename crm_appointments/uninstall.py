@@ -22,7 +22,7 @@ later on names Frappe may by then have given to something else.
 
 import frappe
 
-from crm_appointments.belongings import take_away
+from crm_appointments.belongings import UNSENT, take_away
 from crm_appointments.doctypes import APPOINTMENT
 
 APP = "crm_appointments"
@@ -56,7 +56,7 @@ def before_uninstall():
 	for name in frappe.get_all("Communication", {"reference_doctype": ("in", list(ours))}, pluck="name"):
 		remove_or_detach_communication(name, ours)
 	for row in frappe.get_all("Email Queue", {"reference_doctype": ("in", list(ours))}, ["name", "status"]):
-		if row.status == "Not Sent":
+		if row.status == UNSENT:
 			take_away("Email Queue", row.name, keep_copy=False)
 	frappe.db.delete("Deleted Document", {"deleted_doctype": ("in", list(ours))})
 	frappe.db.delete("__UserSettings", {"doctype": ("in", list(ours))})
