@@ -10,6 +10,11 @@ import json
 import frappe
 from werkzeug.wrappers import Response
 
+from crm_appointments import slots
+from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
+from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	get_settings,
+)
 from crm_appointments.doctypes import APPOINTMENT
 from crm_appointments.rest import idempotency, listing, openapi, schema
 from crm_appointments.rest.errors import ApiError
@@ -35,6 +40,7 @@ def routes() -> list[Route]:
 			PATCH=update_appointment,
 			DELETE=delete_appointment,
 		),
+		Route("/api/crm/slots", public=True, GET=list_slots),
 		Route("/api/crm/openapi.json", public=True, GET=get_openapi_document),
 	]
 
@@ -55,6 +61,26 @@ def list_appointments():
 	if has_more is None:
 		has_more = query.offset + len(data) < total
 	return json_response({"data": data, "has_more": has_more, "total": total})
+
+
+def list_slots():
+	"""Free times. Staff who may read appointments; guests only while public booking is on (else the
+	route is not there for them: 404)."""
+	if frappe.session.user == "Guest":
+		if not get_settings().enable_public_booking:
+			raise ApiError(404, "No such route.")
+	elif not frappe.has_permission(APPOINTMENT, "read"):
+		raise ApiError(403)
+	params = schema.parse_slot_params(frappe.request.args)
+	if params.host and not slots.is_enabled_host(params.host):
+		raise ApiError(400, f"No enabled host with id {params.host}.", "host")
+	found = slots.free_slots(params.start, params.end, params.time_zone, params.host, params.duration)
+	return json_response(
+		{
+			"data": [{"start": schema.utc_z(start), "end": schema.utc_z(end)} for start, end in found],
+			"time_zone": params.time_zone,
+		}
+	)
 
 
 def get_appointment(id: str):
@@ -128,7 +154,7 @@ def load(id: str, for_update: bool = False):
 		# request's own work, which it must stay.
 		frappe.db.commit()
 		try:
-			doc = frappe.get_doc(APPOINTMENT, id, for_update=True)
+			doc = controller.get_for_update(id)
 		except frappe.DoesNotExistError:
 			raise not_found from None
 	else:

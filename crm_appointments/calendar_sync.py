@@ -10,7 +10,7 @@ from frappe.utils import escape_html, get_datetime
 
 from crm_appointments import ics
 from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.doctypes import APPOINTMENT, HOST
 from crm_appointments.random_names import random_part
 
 EVENT_STATUS = {"cancelled": "Cancelled", "no_show": "Cancelled", "completed": "Closed"}
@@ -66,6 +66,8 @@ def upsert_event(appointment):
 		),
 	}
 	participants = [(APPOINTMENT, appointment.name)]
+	if appointment.host:  # the Event shows on the host's page (and names them on its own)
+		participants.append((HOST, appointment.host))
 	if appointment.appointment_with and appointment.party:
 		participants.append((appointment.appointment_with, appointment.party))
 	current = [(p.reference_doctype, p.reference_docname) for p in event.get("event_participants") or []]

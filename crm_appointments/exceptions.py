@@ -28,6 +28,12 @@ class TerminalAppointmentError(AppointmentError):
 	http_status_code = 409
 
 
+class DoubleBookingError(AppointmentError):
+	"""The host already holds (part of) that time with another live appointment."""
+
+	http_status_code = 409
+
+
 def throw(exc_class: type[AppointmentError], message: str, fieldname: str | None = None, title=None):
 	"""frappe.throw (so the desk shows the message) with the field at fault attached."""
 	try:

@@ -52,7 +52,9 @@ doc_events = {
 			"crm_appointments.rest.listing.bump_generation",
 		],
 		"after_rename": "crm_appointments.rest.listing.bump_generation",
-	}
+	},
+	# An appointment's assignee is its host, set through the Host field (host_assignment.py).
+	"ToDo": {"validate": "crm_appointments.host_assignment.refuse_direct_assignment"},
 }
 
 scheduler_events = {

@@ -11,6 +11,7 @@ ROLES = ("CRM Appointment Manager", "CRM Appointment User")
 def after_install():
 	make_roles()
 	make_default_settings()  # installs the templates it names
+	make_booking_defaults()
 	desk_views.install()
 
 
@@ -19,6 +20,7 @@ def after_migrate():
 
 	make_roles()
 	install_templates()
+	make_booking_defaults()
 
 
 def make_default_settings():
@@ -39,6 +41,27 @@ def make_default_settings():
 		settings.append("reminder_offsets", {"minutes_before": minutes})
 	settings.flags.ignore_permissions = True
 	settings.save()
+
+
+def make_booking_defaults():
+	"""A site that had the app before booking settings existed gets their defaults once (Frappe fills
+	a single DocType's new fields only for a new document)."""
+	from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+		DEFAULT_HORIZON_DAYS,
+		DEFAULT_NOTICE,
+	)
+
+	for fieldname, value in (
+		("minimum_notice", DEFAULT_NOTICE),
+		("booking_horizon", DEFAULT_HORIZON_DAYS),
+		("buffer_minutes", 0),
+		("enable_public_booking", 0),
+	):
+		stored = frappe.db.sql(
+			"select value from `tabSingles` where doctype = %s and field = %s", (SETTINGS, fieldname)
+		)
+		if not stored or stored[0][0] in (None, ""):
+			frappe.db.set_single_value(SETTINGS, fieldname, value)
 
 
 def make_roles():

@@ -59,6 +59,15 @@ def remove_made_since(started):
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment", "docname": name})
 		frappe.db.delete("Deleted Document", {"deleted_doctype": "CRM Appointment", "deleted_name": name})
 	frappe.db.delete("CRM API Idempotency Key", {"creation": (">=", started)})
+	# Hosts made since, and what assigning appointments to them made (ToDos, notifications, shares).
+	frappe.db.delete("ToDo", {**since, "reference_type": "CRM Appointment"})
+	frappe.db.delete("Notification Log", {**since, "document_type": "CRM Appointment"})
+	frappe.db.delete("DocShare", {**since, "share_doctype": "CRM Appointment"})
+	for host in frappe.get_all("CRM Appointment Host", filters=since, pluck="name"):
+		frappe.db.delete("CRM Appointment Host Hours", {"parent": host})
+		frappe.db.delete("CRM Appointment Host Time Off", {"parent": host})
+		frappe.db.delete("CRM Appointment Host", {"name": host})
+		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment Host", "docname": host})
 	# Raw deletes go around the document API, so the REST list's cached totals are told here, and the
 	# kept counts recounted (which commits; so would the caller).
 	frappe.db.after_commit.add(listing.replace_generation)

@@ -161,3 +161,32 @@ def make_contact(first_name: str, last_name: str, email: str) -> str:
 	).insert(ignore_permissions=True)
 	frappe.db.commit()
 	return contact.name
+
+
+EVERY_DAY_ALL_DAY = [(day, "00:00:00", "00:00:00") for day in range(7)]
+
+
+def host(kind_or_user: str = "user", hours=EVERY_DAY_ALL_DAY, time_zone=None, time_off=(), enabled=1):
+	"""A saved CRM Appointment Host for a test user (`kind` of USERS, or a user id), replacing any
+	they had. `hours` are (weekday 0-6, from, to) rows; the default is the whole week."""
+	from crm_appointments.availability import WEEKDAYS
+
+	user = USERS.get(kind_or_user, kind_or_user)
+	if frappe.db.exists("CRM Appointment Host", user):
+		frappe.db.delete("CRM Appointment Host Hours", {"parent": user})
+		frappe.db.delete("CRM Appointment Host Time Off", {"parent": user})
+		frappe.db.delete("CRM Appointment Host", user)
+	doc = frappe.get_doc(
+		{
+			"doctype": "CRM Appointment Host",
+			"user": user,
+			"enabled": enabled,
+			"time_zone": time_zone,
+			"working_hours": [
+				{"day_of_week": WEEKDAYS[day], "from_time": start, "to_time": end}
+				for day, start, end in hours
+			],
+			"time_off": [{"from_datetime": a, "to_datetime": b} for a, b in time_off],
+		}
+	)
+	return doc.insert(ignore_permissions=True)

@@ -28,7 +28,7 @@ DOCUMENTED_KEYS = [
 	"appointment_with",
 	"party",
 ]
-EXTENSION_KEYS = ["duration"]
+EXTENSION_KEYS = ["duration", "host"]
 OBJECT_KEYS = DOCUMENTED_KEYS + EXTENSION_KEYS
 
 

@@ -129,6 +129,8 @@ def _query_param(param: schema.QueryParam) -> dict:
 	)
 	if param.type == "string" and not param.format:
 		out.update({"minLength": 1, "pattern": r"\S"})
+	if param.format == "date":
+		out["pattern"] = r"^\d{4}-\d{2}-\d{2}$"
 	if param.name == "status":
 		values = "|".join(schema.FIELDS_BY_NAME["status"].enum)
 		out["pattern"] = rf"^\s*({values})\s*(,\s*({values})\s*)*$"
@@ -236,6 +238,28 @@ def document() -> dict:
 					),
 				},
 			},
+			"/api/crm/slots": {
+				"get": {
+					"operationId": "listSlots",
+					"summary": "Free times at which at least one enabled host can be booked",
+					"description": "Staff who may read appointments; guests too while public booking is "
+					"enabled in the settings (otherwise a guest gets 404).",
+					"security": [{}, {"secretKey": []}, {"frappeToken": []}, {"session": []}],
+					"parameters": [
+						{**_query_param(p), "required": p.name in ("start", "end")}
+						for p in schema.SLOT_PARAMS
+					],
+					"responses": _responses(
+						{
+							"description": "Free slots, earliest first",
+							"content": {JSON: {"schema": {"$ref": "#/components/schemas/SlotList"}}},
+						},
+						400,
+						403,
+						404,
+					),
+				}
+			},
 			"/api/crm/openapi.json": {
 				"get": {
 					"operationId": "getOpenApi",
@@ -279,6 +303,26 @@ def document() -> dict:
 						"total": {"type": "integer", "minimum": 0},
 					},
 					"required": ["data", "has_more", "total"],
+					"additionalProperties": False,
+				},
+				"SlotList": {
+					"type": "object",
+					"properties": {
+						"data": {
+							"type": "array",
+							"items": {
+								"type": "object",
+								"properties": {
+									"start": {"type": "string", "format": "date-time"},
+									"end": {"type": "string", "format": "date-time"},
+								},
+								"required": ["start", "end"],
+								"additionalProperties": False,
+							},
+						},
+						"time_zone": {"type": "string"},
+					},
+					"required": ["data", "time_zone"],
 					"additionalProperties": False,
 				},
 				"Deleted": {

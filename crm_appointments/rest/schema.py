@@ -5,9 +5,11 @@ these tables, so the description cannot drift from the behaviour. Rules about th
 allowed moves, ...) are the controller's; this module only checks shapes and translates formats.
 """
 
+import functools
 import re
+import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timezone
 
 from frappe.utils import validate_email_address
 
@@ -96,6 +98,13 @@ FIELDS = (
 		extension=True,
 		description="Minutes; default 30.",
 	),
+	ApiField(
+		"host",
+		max_length=controller.MAX_DATA_LENGTH,
+		extension=True,
+		description="Who holds the appointment: the user id of a CRM Appointment Host (null: nobody). "
+		"Live appointments of one host never overlap (a 409 naming scheduled_time).",
+	),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 WRITABLE = tuple(f for f in FIELDS if not f.read_only)
@@ -150,6 +159,7 @@ LIST_PARAMS = (
 	QueryParam("customer_email", format="email", description="Exact address (case does not matter)."),
 	QueryParam("appointment_with", description="Only appointments with this kind of party."),
 	QueryParam("party", description="Only appointments with this party."),
+	QueryParam("host", description="Extension: only appointments held by this host (a user id)."),
 	QueryParam("scheduled_from", format="date-time", description="scheduled_time at or after this moment."),
 	QueryParam("scheduled_to", format="date-time", description="scheduled_time before this moment."),
 )
@@ -305,7 +315,7 @@ def parse_list_params(args) -> ListQuery:
 		if unknown or not values:
 			raise ApiError(400, f"status must be one or more of: {', '.join(workflow.VALUES)}.", "status")
 		filters.append(["status", "in", [workflow.label_of(v) for v in values]])
-	for name in ("customer_email", "appointment_with", "party"):
+	for name in ("customer_email", "appointment_with", "party", "host"):
 		if (raw := args.get(name)) is not None:
 			if not raw.strip():
 				raise ApiError(400, f"{name} cannot be blank.", name)
@@ -317,3 +327,90 @@ def parse_list_params(args) -> ListQuery:
 	if (raw := args.get("scheduled_to")) is not None:
 		filters.append(["scheduled_time", "<", parse_datetime(raw, "scheduled_to")])
 	return ListQuery(limit, offset, filters, **cursors)
+
+
+# -- slots --------------------------------------------------------------------------------------
+
+MAX_SLOT_RANGE_DAYS = 62
+SLOT_PARAMS = (
+	QueryParam("start", format="date", description="The first day (YYYY-MM-DD), in time_zone."),
+	QueryParam(
+		"end",
+		format="date",
+		description=f"The last day (YYYY-MM-DD), in time_zone; at most {MAX_SLOT_RANGE_DAYS} days after start.",
+	),
+	QueryParam("time_zone", description="An IANA time zone, e.g. Europe/Berlin; default the site's."),
+	QueryParam("host", description="Only this host's free time (a user id); default any enabled host."),
+	QueryParam(
+		"duration",
+		"integer",
+		minimum=controller.MIN_DURATION,
+		maximum=controller.MAX_DURATION,
+		description="Minutes; default the booking duration of the settings.",
+	),
+)
+SLOT_PARAMS_BY_NAME = {p.name: p for p in SLOT_PARAMS}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class SlotParams:
+	start: date
+	end: date
+	time_zone: str
+	host: str | None
+	duration: int | None
+
+
+def parse_slot_params(args) -> SlotParams:
+	for name in args:
+		if name not in SLOT_PARAMS_BY_NAME:
+			raise ApiError(400, f"Unknown query parameter: {name}.", name)
+		if len(args.getlist(name)) > 1:
+			raise ApiError(400, f"{name} was given more than once.", name)
+	days = {}
+	for name in ("start", "end"):
+		raw = args.get(name)
+		if raw is None:
+			raise ApiError(400, f"Missing required query parameter: {name}.", name)
+		try:
+			if not ISO_DATE.match(raw):
+				raise ValueError
+			days[name] = date.fromisoformat(raw)
+		except ValueError:
+			raise ApiError(400, f"{name} must be a date like 2024-01-15.", name) from None
+		if not MIN_YEAR <= days[name].year <= MAX_YEAR:
+			raise ApiError(400, f"{name} must fall in the years {MIN_YEAR} to {MAX_YEAR}.", name)
+	if days["end"] < days["start"]:
+		raise ApiError(400, "end must be on or after start.", "end")
+	if (days["end"] - days["start"]).days > MAX_SLOT_RANGE_DAYS:
+		raise ApiError(400, f"end may be at most {MAX_SLOT_RANGE_DAYS} days after start.", "end")
+	time_zone = args.get("time_zone")
+	if time_zone is None:
+		time_zone = site_zone().key
+	elif time_zone not in available_zones():
+		raise ApiError(400, "time_zone must be an IANA time zone, like Europe/Berlin.", "time_zone")
+	host = args.get("host")
+	if host is not None and (not host.strip() or len(host) > controller.MAX_DATA_LENGTH):
+		raise ApiError(400, "host must be the user id of a host.", "host")
+	duration = args.get("duration")
+	if duration is not None:
+		param = SLOT_PARAMS_BY_NAME["duration"]
+		if not re.fullmatch(r"\d{1,9}", duration) or not param.minimum <= int(duration) <= param.maximum:
+			raise ApiError(
+				400,
+				f"duration must be a whole number of minutes from {param.minimum} to {param.maximum}.",
+				"duration",
+			)
+		duration = int(duration)
+	return SlotParams(days["start"], days["end"], time_zone, host.strip() if host else None, duration)
+
+
+@functools.cache
+def available_zones() -> frozenset:
+	return frozenset(zoneinfo.available_timezones())
+
+
+def utc_z(moment: datetime) -> str:
+	"""An aware datetime as ISO 8601 UTC with Z."""
+	return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,17 +16,31 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, now_datetime, strip_html, validate_email_address
 
-from crm_appointments import appointment_mail, belongings, calendar_sync, exceptions
+from crm_appointments import (
+	appointment_mail,
+	availability,
+	belongings,
+	calendar_sync,
+	exceptions,
+	host_assignment,
+	host_calendars,
+)
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	DEFAULT_DURATION,
 	MAX_DURATION,
 	MIN_DURATION,
+	buffer_minutes,
 	get_settings,
 )
 from crm_appointments.crm_appointments.party import party_doctypes
-from crm_appointments.doctypes import APPOINTMENT
-from crm_appointments.exceptions import InvalidFieldError, StatusTransitionError, TerminalAppointmentError
+from crm_appointments.doctypes import APPOINTMENT, HOST
+from crm_appointments.exceptions import (
+	DoubleBookingError,
+	InvalidFieldError,
+	StatusTransitionError,
+	TerminalAppointmentError,
+)
 from crm_appointments.frappe_adapter import ChecksBeforeLinks
 from crm_appointments.random_names import random_part
 
@@ -48,7 +62,14 @@ OPTIONAL_FIELDS = (
 	"calendar_event",
 	"appointment_with",
 	"party",
+	"host",
 )
+
+
+def get_for_update(name: str):
+	"""The appointment, locked for a write: its host's row first, as every save takes them."""
+	host_calendars.lock_hosts([frappe.db.get_value(APPOINTMENT, name, "host")])
+	return frappe.get_doc(APPOINTMENT, name, for_update=True)
 
 
 def new_appointment_id() -> str:
@@ -73,6 +94,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		calendar_sequence: DF.Int
 		customer_skype: DF.Data | None
 		duration: DF.Int
+		host: DF.Link | None
 		party: DF.DynamicLink | None
 		scheduled_time: DF.Datetime
 		status: DF.Literal["Draft", "Scheduled", "Confirmed", "Completed", "Cancelled", "No Show"]
@@ -90,6 +112,13 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			"Deleted Document", {"deleted_doctype": self.doctype, "deleted_name": self.name}
 		):
 			self.name = new_appointment_id()
+
+	def check_if_latest(self):
+		"""Frappe locks the row here, before any hook; the hosts' rows come first (see
+		host_calendars.lock_hosts: one lock order for every save)."""
+		if not self.is_new():
+			host_calendars.lock_hosts([frappe.db.get_value(APPOINTMENT, self.name, "host"), self.host])
+		super().check_if_latest()
 
 	def onload(self):
 		"""What the desk needs to draw the status buttons."""
@@ -143,6 +172,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			self.flags.restoring, self.flags.restored_name = copy, self.name
 			self.flags.restored_event, self.calendar_event = self.calendar_event, None
 		self.validate_party()
+		self.validate_host()
 		self.validate_calendar_event()
 
 	def validate(self):
@@ -154,10 +184,14 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		self.validate_single_line_fields()
 		self.validate_scheduled_time()
 		self.validate_duration()
-		if self.flags.restoring:
-			return  # its status and times were valid when it was deleted; they come back as they were
-		self.validate_status()
-		self.bump_calendar_sequence()
+		if not self.flags.restoring:
+			# A restored appointment's status and times were valid when it was deleted; they come back
+			# as they were, if its host is still free then.
+			self.validate_status()
+			self.bump_calendar_sequence()
+		if self.holds_new_time():
+			self.validate_host_is_free()
+			self.warn_outside_hours()
 
 	def keep_as_deleted(self):
 		"""A restored appointment keeps its owner and creation (Frappe's insert sets them anew)."""
@@ -179,7 +213,10 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			)
 
 	def on_update(self):
+		# Taken first: calendar_sync's db_set loads the document as saved into the same place.
+		before = self.get_doc_before_save()
 		calendar_sync.sync(self)
+		host_assignment.sync(self, before)
 		if self.moved_from_live_to("cancelled"):
 			appointment_mail.send_cancellation(self)
 
@@ -207,6 +244,29 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 	def end_time(self):
 		"""When the appointment ends: its start plus its duration."""
 		return get_datetime(self.scheduled_time) + timedelta(minutes=cint(self.duration))
+
+	def is_live(self) -> bool:
+		return workflow.value_of(self.status) in workflow.LIVE
+
+	def held_interval(self):
+		"""What the appointment holds of its host's time (UTC): its length and the buffer after it."""
+		return availability.occupied(
+			host_calendars.as_utc(self.scheduled_time), cint(self.duration), buffer_minutes()
+		)
+
+	def holds_new_time(self) -> bool:
+		"""Whether this save gives a host time they did not hold for it before: a live appointment that
+		is new, or got this host, a new time or length, or came back to live."""
+		if not (self.host and self.is_live()):
+			return False
+		before = None if self.is_new() else self.get_doc_before_save()
+		return (
+			before is None
+			or before.host != self.host
+			or workflow.value_of(before.status) not in workflow.LIVE
+			or field_changed(self.meta, "scheduled_time", before.scheduled_time, self.scheduled_time)
+			or cint(before.duration) != cint(self.duration)
+		)
 
 	def moved_from_live_to(self, status: str) -> bool:
 		before = self.get_doc_before_save()
@@ -307,6 +367,61 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 						_(self.appointment_with), frappe.bold(escape(self.party))
 					),
 				)
+
+	def validate_host(self):
+		"""A host is a CRM Appointment Host (named by their user id); a new one must be enabled."""
+		if not self.host:
+			return
+		enabled = frappe.db.get_value(HOST, self.host, "enabled")
+		if enabled is None:
+			self.throw_invalid(
+				"host",
+				_("{0} is not a host. Add them as a CRM Appointment Host first.").format(
+					frappe.bold(escape(self.host))
+				),
+			)
+		before = None if self.is_new() else self.get_doc_before_save()
+		if not enabled and (before is None or before.host != self.host):
+			self.throw_invalid(
+				"host", _("{0} is disabled as a host: choose another.").format(frappe.bold(escape(self.host)))
+			)
+
+	def validate_host_is_free(self):
+		"""The overlap rule: a host's live appointments never overlap, buffer included. The host's row
+		is locked first, so of two saves racing for one host's time the second sees the first."""
+		host_calendars.lock_hosts([self.host])
+		held = self.held_interval()
+		busy = host_calendars.busy_intervals([self.host], *held, buffer_minutes(), self.name, locking=True)
+		if not busy[self.host]:
+			return
+		start, end = min(busy[self.host])
+		end -= timedelta(minutes=buffer_minutes())
+		site_start, site_end = host_calendars.to_site(start), host_calendars.to_site(end)
+		until = (
+			frappe.utils.format_time(site_end)
+			if site_start.date() == site_end.date()
+			else frappe.utils.format_datetime(site_end)
+		)
+		message = _("{0} already has an appointment from {1} to {2}.").format(
+			escape(host_name(self.host)), frappe.utils.format_datetime(site_start), until
+		)
+		if buffer_minutes():
+			message += " " + _("Appointments keep {0} minutes free after them.").format(buffer_minutes())
+		message += " " + _("Choose another time or host.")
+		exceptions.throw(DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free"))
+
+	def warn_outside_hours(self):
+		"""Staff may book a host outside their weekly hours; the desk says so."""
+		host = frappe.get_cached_doc(HOST, self.host)
+		if not availability.within_hours(
+			host_calendars.calendar_of(host), host_calendars.as_utc(self.scheduled_time), cint(self.duration)
+		):
+			frappe.msgprint(
+				_("This is outside {0}'s hours or in their time off.").format(escape(host_name(self.host))),
+				title=_("Outside hours"),
+				indicator="orange",
+				alert=True,
+			)
 
 	def validate_calendar_event(self):
 		"""The Event is the app's to create, move and cancel (see calendar sync); nobody else sets it."""
@@ -432,6 +547,10 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		exceptions.throw(InvalidFieldError, message, fieldname=fieldname, title=_("Invalid value"))
 
 
+def host_name(host: str) -> str:
+	return frappe.db.get_value(HOST, host, "full_name") or host
+
+
 def escape(value: str) -> str:
 	return frappe.utils.escape_html(cstr(value))
 
@@ -451,5 +570,7 @@ def on_doctype_update():
 	frappe.db.add_index(APPOINTMENT, ["creation"])
 	# The reminder job and the default list filter by status and time together.
 	frappe.db.add_index(APPOINTMENT, ["status", "scheduled_time"])
+	# The overlap rule and the slots read one host's appointments around a time.
+	frappe.db.add_index(APPOINTMENT, ["host", "scheduled_time"])
 	# autoname looks a new name up among the deleted ones; Frappe's table has no index for that.
 	frappe.db.add_index("Deleted Document", ["deleted_name"])

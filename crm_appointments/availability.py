@@ -1,0 +1,218 @@
+"""When a host can be booked: the arithmetic of weekly hours, time off, buffers and slots.
+
+Everything here works on aware UTC datetimes and is free of the database, so it can be tested against
+a brute-force reference (tests/test_availability_properties.py). `host_calendars.py` loads hosts and
+their appointments into it; the controller's overlap rule and `GET /api/crm/slots` both call `clash`
+and `occupied`, so a slot the route offers is one a save accepts.
+
+Wall-clock times in a host's zone become real instants like this: a block starts at the first instant
+the host's clock shows its start time and ends at the last instant it shows its end time. On a day the
+clocks go forward, a time the clock skips is the moment of the change (a 02:00-04:00 block in Berlin
+on the last Sunday of March is one hour long); on a day they go back, a repeated time starts at its
+first showing and ends at its second (01:00-02:30 then lasts two and a half real hours plus one).
+"""
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+Interval = tuple[datetime, datetime]  # [start, end), aware UTC
+
+
+@dataclass(frozen=True)
+class WeeklyBlock:
+	"""A block of hours on one weekday (0 is Monday); an end at or before the start is the next day."""
+
+	weekday: int
+	start: time
+	end: time
+
+	@property
+	def crosses_midnight(self) -> bool:
+		return self.end <= self.start
+
+
+@dataclass
+class HostCalendar:
+	"""What the slot arithmetic needs about one host."""
+
+	host: str
+	zone: ZoneInfo
+	blocks: list[WeeklyBlock]
+	time_off: list[Interval] = field(default_factory=list)
+	busy: list[Interval] = field(default_factory=list)  # occupied intervals of live appointments
+
+	def __post_init__(self):
+		self.busy = sorted(self.busy)
+		self.busy_starts = [b[0] for b in self.busy]
+		self.longest_busy = max((b[1] - b[0] for b in self.busy), default=timedelta(0))
+
+
+# -- wall clock to real time ------------------------------------------------------------------------
+
+
+def first_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+	"""The first instant (UTC) at which a clock in `zone` shows `wall` (naive); a skipped wall time is
+	the instant the clock jumps over it."""
+	return _instant(wall, zone, last=False)
+
+
+def last_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+	"""The last instant (UTC) at which a clock in `zone` shows `wall`: the second showing of a
+	repeated time; a skipped one is the instant of the jump."""
+	return _instant(wall, zone, last=True)
+
+
+def _instant(wall: datetime, zone: ZoneInfo, last: bool) -> datetime:
+	earlier = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+	later = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+	if earlier.astimezone(zone).replace(tzinfo=None) == wall:
+		# The clock shows it (once, or twice when the two differ).
+		return max(earlier, later) if last else min(earlier, later)
+	# Skipped: fold=1 reads it with the offset after the jump, fold=0 with the one before; the jump
+	# lies between. Offsets change on whole seconds: find it by bisection.
+	low, high = int(min(earlier, later).timestamp()), int(max(earlier, later).timestamp()) + 1
+	offset_before = _offset(low, zone)
+	while high - low > 1:
+		middle = (low + high) // 2
+		if _offset(middle, zone) == offset_before:
+			low = middle
+		else:
+			high = middle
+	return datetime.fromtimestamp(high, UTC)
+
+
+def _offset(timestamp: int, zone: ZoneInfo) -> timedelta:
+	return datetime.fromtimestamp(timestamp, UTC).astimezone(zone).utcoffset()
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+	"""The first instant of a calendar day in a zone."""
+	return first_instant(datetime.combine(day, time(0)), zone)
+
+
+# -- hours --------------------------------------------------------------------------------------------
+
+
+def block_windows(
+	blocks: list[WeeklyBlock], zone: ZoneInfo, since: datetime, until: datetime
+) -> list[Interval]:
+	"""Each block's real interval on each day, for those that meet [since, until), in order."""
+	windows = []
+	first_day = since.astimezone(zone).date() - timedelta(days=1)
+	last_day = until.astimezone(zone).date()
+	day = first_day
+	while day <= last_day:
+		for block in blocks:
+			if block.weekday != day.weekday():
+				continue
+			start = first_instant(datetime.combine(day, block.start), zone)
+			end_day = day + timedelta(days=1) if block.crosses_midnight else day
+			end = last_instant(datetime.combine(end_day, block.end), zone)
+			if start < end and start < until and end > since:
+				windows.append((start, end))
+		day += timedelta(days=1)
+	windows.sort()
+	return windows
+
+
+# -- the overlap rule -------------------------------------------------------------------------------
+
+
+def occupied(start: datetime, duration: int, buffer: int) -> Interval:
+	"""What a live appointment holds of its host's time: its length and the buffer after it."""
+	return (start, start + timedelta(minutes=duration + buffer))
+
+
+def clash(a: Interval, b: Interval) -> bool:
+	"""Two held intervals of one host may not overlap; touching is fine."""
+	return a[0] < b[1] and b[0] < a[1]
+
+
+def first_clash(calendar: HostCalendar, held: Interval) -> Interval | None:
+	"""The earliest busy interval of the host that `held` would overlap."""
+	# Busy intervals are sorted by start; none is longer than longest_busy.
+	low = bisect.bisect_right(calendar.busy_starts, held[0] - calendar.longest_busy)
+	high = bisect.bisect_left(calendar.busy_starts, held[1])
+	for busy in calendar.busy[max(low - 1, 0) : high]:
+		if clash(busy, held):
+			return busy
+	return None
+
+
+def meets_time_off(calendar: HostCalendar, span: Interval) -> bool:
+	return any(clash(off, span) for off in calendar.time_off)
+
+
+def within_hours(calendar: HostCalendar, start: datetime, duration: int) -> bool:
+	"""Whether [start, start + duration) lies inside one block of the host's hours and outside time off."""
+	span = (start, start + timedelta(minutes=duration))
+	windows = block_windows(calendar.blocks, calendar.zone, span[0], span[1])
+	return any(w[0] <= span[0] and span[1] <= w[1] for w in windows) and not meets_time_off(calendar, span)
+
+
+# -- slots --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+	since: datetime  # starts at or after
+	until: datetime  # starts before
+	duration: int  # minutes
+	interval: int  # minutes between starts, from the start of each block
+	buffer: int  # minutes held after each appointment
+	earliest: datetime  # now + minimum notice
+	latest: datetime  # now + horizon (inclusive)
+
+
+def free_starts(calendar: HostCalendar, query: SlotQuery) -> list[datetime]:
+	"""The starts at which this host is free for the whole duration."""
+	length = timedelta(minutes=query.duration)
+	step = timedelta(minutes=query.interval)
+	lowest = max(query.since, query.earliest)
+	starts = []
+	# A block that starts up to a day before `since` can still hold a slot in the range.
+	for window_start, window_end in block_windows(
+		calendar.blocks, calendar.zone, lowest - length, query.until
+	):
+		start = window_start
+		if start < lowest:  # jump to the first step at or after `lowest`
+			start += step * -(-(lowest - start) // step)
+		while start + length <= window_end and start < query.until and start <= query.latest:
+			span = (start, start + length)
+			if not meets_time_off(calendar, span) and not first_clash(
+				calendar, occupied(start, query.duration, query.buffer)
+			):
+				starts.append(start)
+			start += step
+	return starts
+
+
+def slots(calendars: list[HostCalendar], query: SlotQuery) -> list[Interval]:
+	"""Each start at which at least one host is free, in order, with its end."""
+	starts = set()
+	for calendar in calendars:
+		starts.update(free_starts(calendar, query))
+	length = timedelta(minutes=query.duration)
+	return [(start, start + length) for start in sorted(starts)]
+
+
+def free_hosts(calendars: list[HostCalendar], start: datetime, query: SlotQuery) -> list[str]:
+	"""The hosts free at exactly this start (a start their blocks' steps reach)."""
+	return [c.host for c in calendars if start in free_starts(c, _around(query, start))]
+
+
+def _around(query: SlotQuery, start: datetime) -> SlotQuery:
+	return SlotQuery(
+		since=start,
+		until=start + timedelta(seconds=1),
+		duration=query.duration,
+		interval=query.interval,
+		buffer=query.buffer,
+		earliest=query.earliest,
+		latest=query.latest,
+	)

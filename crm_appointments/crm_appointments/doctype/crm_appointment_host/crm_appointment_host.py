@@ -1,0 +1,93 @@
+# Copyright (c) 2026, crm_appointments developers
+# For license information, please see license.txt
+
+"""CRM Appointment Host: someone appointments are held by, their weekly hours and their time off."""
+
+import zoneinfo
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.utils import get_datetime
+
+from crm_appointments.availability import WEEKDAYS
+from crm_appointments.host_calendars import as_time
+from crm_appointments.install import ROLES
+
+MINUTES_A_DAY, MINUTES_A_WEEK = 1440, 10080
+
+
+class CRMAppointmentHost(Document):
+	def validate(self):
+		self.validate_user()
+		self.validate_time_zone()
+		self.validate_hours()
+		self.validate_time_off()
+		self.weekly_summary = weekly_summary(self.working_hours)
+
+	def validate_user(self):
+		user = frappe.db.get_value("User", self.user, ["enabled", "user_type"], as_dict=True)
+		if not user or not user.enabled or user.user_type != "System User":
+			frappe.throw(_("A host must be an enabled desk user (System User)."), title=_("Not a host"))
+		if not set(frappe.get_roles(self.user)) & set(ROLES):
+			frappe.throw(
+				_(
+					"Give {0} the CRM Appointment User role first: a host works in the appointments they hold."
+				).format(frappe.bold(self.user)),
+				title=_("Not a host"),
+			)
+
+	def validate_time_zone(self):
+		self.time_zone = (self.time_zone or "").strip() or None
+		if self.time_zone and self.time_zone not in zoneinfo.available_timezones():
+			frappe.throw(
+				_("{0} is not a time zone. Use an IANA name such as Europe/Berlin.").format(
+					frappe.bold(frappe.utils.escape_html(self.time_zone))
+				)
+			)
+
+	def validate_hours(self):
+		spans = []
+		for row in self.working_hours:
+			if row.day_of_week not in WEEKDAYS:
+				frappe.throw(_("Row {0}: choose a day of the week.").format(row.idx))
+			start, end = as_time(row.from_time), as_time(row.to_time)
+			row.from_time, row.to_time = start.strftime("%H:%M:%S"), end.strftime("%H:%M:%S")
+			begin = WEEKDAYS.index(row.day_of_week) * MINUTES_A_DAY + start.hour * 60 + start.minute
+			length = (end.hour * 60 + end.minute - start.hour * 60 - start.minute) % MINUTES_A_DAY
+			spans.append((begin, begin + (length or MINUTES_A_DAY), row))
+		for i, (begin, end, row) in enumerate(spans):
+			for other_begin, other_end, other in spans[i + 1 :]:
+				# Blocks repeat every week: compare each with the other shifted a week either way.
+				if any(
+					begin < other_end + shift and other_begin + shift < end
+					for shift in (-MINUTES_A_WEEK, 0, MINUTES_A_WEEK)
+				):
+					frappe.throw(
+						_("Rows {0} and {1} overlap: give each stretch of time once.").format(
+							other.idx if other.idx < row.idx else row.idx, max(other.idx, row.idx)
+						),
+						title=_("Hours overlap"),
+					)
+
+	def validate_time_off(self):
+		for row in self.time_off:
+			if get_datetime(row.to_datetime) <= get_datetime(row.from_datetime):
+				frappe.throw(_("Time off row {0}: To must be after From.").format(row.idx))
+
+
+def weekly_summary(rows) -> str:
+	"""The week's hours in one line a day, e.g. 'Mon 09:00-12:00, 13:00-17:00'."""
+	by_day = {day: [] for day in WEEKDAYS}
+	for row in rows:
+		if row.day_of_week in by_day:
+			by_day[row.day_of_week].append((as_time(row.from_time), as_time(row.to_time)))
+	lines = []
+	for day, blocks in by_day.items():
+		if blocks:
+			spans = ", ".join(
+				f"{a:%H:%M}\u2013{b:%H:%M}" + (" " + _("(next day)") if b <= a else "")
+				for a, b in sorted(blocks)
+			)
+			lines.append(f"{_(day)[:3]} {spans}")
+	return "\n".join(lines) or _("No hours: not bookable.")

@@ -1,0 +1,61 @@
+"""Free slots: the settings and the hosts' calendars, put through availability's arithmetic.
+
+`GET /api/crm/slots` (api.py) and self-service booking read this; the overlap rule in the
+controller uses the same `availability.occupied`/`clash`, so a slot offered here is one a save of
+that host at that time accepts (unless someone books it first).
+"""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import frappe
+from frappe.utils import now_datetime
+
+from crm_appointments import availability, host_calendars
+from crm_appointments.availability import SlotQuery
+from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	DEFAULT_HORIZON_DAYS,
+	booking_duration,
+	buffer_minutes,
+	get_settings,
+)
+from crm_appointments.doctypes import HOST
+from crm_appointments.timezones import as_utc
+
+
+def query_for(since: datetime, until: datetime, duration: int | None = None) -> SlotQuery:
+	"""Starts in [since, until) with the settings' rules (notice and horizon counted from now)."""
+	settings = get_settings()
+	duration = duration or booking_duration()
+	now = as_utc(now_datetime())
+	return SlotQuery(
+		since=since,
+		until=until,
+		duration=duration,
+		interval=settings.slot_interval or duration,
+		buffer=buffer_minutes(),
+		earliest=now + timedelta(minutes=settings.minimum_notice or 0),
+		latest=now + timedelta(days=settings.booking_horizon or DEFAULT_HORIZON_DAYS),
+	)
+
+
+def days_range(start: date, end: date, time_zone: str) -> tuple[datetime, datetime]:
+	"""From the first instant of `start` to the first of the day after `end`, in the zone."""
+	zone = ZoneInfo(time_zone)
+	return availability.day_start(start, zone), availability.day_start(end + timedelta(days=1), zone)
+
+
+def free_slots(
+	start: date, end: date, time_zone: str, host: str | None = None, duration: int | None = None
+) -> list[availability.Interval]:
+	since, until = days_range(start, end, time_zone)
+	query = query_for(since, until, duration)
+	if query.latest < since or query.earliest >= until:
+		return []
+	since, until = max(since, query.earliest), min(until, query.latest + timedelta(seconds=1))
+	calendars = host_calendars.calendars([host] if host else None, since, until, query.buffer)
+	return availability.slots(calendars, query)
+
+
+def is_enabled_host(host: str) -> bool:
+	return bool(frappe.db.get_value(HOST, host, "enabled"))
