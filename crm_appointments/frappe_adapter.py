@@ -37,6 +37,11 @@ def take_authorization_header(request):
 	request.environ.pop("HTTP_AUTHORIZATION", None)
 
 
+# Not a private part, but an order relied on: Frappe's save takes the document's row lock in the public
+# `Document.check_if_latest` (load_doc_before_save, for update), before any hook; CRM Appointment
+# overrides it to lock its hosts' rows first (host_calendars.lock_hosts). Tested in test_frappe_adapter.
+
+
 class ChecksBeforeLinks:
 	"""A controller mixin: `before_link_validation` runs before Frappe checks the Link fields.
 

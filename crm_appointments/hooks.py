@@ -53,8 +53,9 @@ doc_events = {
 		],
 		"after_rename": "crm_appointments.rest.listing.bump_generation",
 	},
-	# An appointment's assignee is its host, set through the Host field (host_assignment.py).
-	"ToDo": {"validate": "crm_appointments.host_assignment.refuse_direct_assignment"},
+	# An appointment's host is one of its assignees; the sidebar's Assign To is reflected back
+	# (host_assignment.py).
+	"ToDo": {"on_update": "crm_appointments.host_assignment.reflect_sidebar_assignment"},
 }
 
 scheduler_events = {

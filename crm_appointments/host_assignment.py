@@ -1,21 +1,25 @@
-"""An appointment's host is its assignee: Frappe's *Assigned To*, kept in step with `host`.
+"""An appointment's host is one of its assignees (Frappe's *Assigned To*), kept in step with `host`.
 
 Setting the host assigns the appointment to them (a ToDo in their list, Frappe's assignment
 notification); changing it hands the assignment over; clearing it cancels it; the appointment
 becoming final closes it (completed) or cancels it (cancelled, no show).
 
-The desk sidebar's Assign To works on ToDos directly, past the appointment's rules, and may assign
-several users at once: for an appointment it is refused with a message pointing at the Host field
-(`refuse_direct_assignment`, a ToDo hook). The host's own ToDo may still be closed by them when done.
+The desk sidebar's Assign To is reflected back (`reflect_sidebar_assignment`, ToDo hooks):
+- assigning an enabled host to an appointment that has none makes them its host (a save of the
+  appointment: the overlap rule and the user's write permission decide, and a refusal refuses the
+  assignment with the same message);
+- removing the host's assignment clears the host;
+- anyone else assigned (a colleague helping, or someone while a host is set) is an extra assignee,
+  as before hosts existed: reminders go to them too. An appointment has one host.
+The host may close their own ToDo when done; that leaves them the host.
 """
 
 import frappe
-from frappe import _
 from frappe.desk.form import assign_to
 
 from crm_appointments import ics
 from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.doctypes import APPOINTMENT, HOST
 
 FINAL_TODO_STATUS = {"completed": "Closed", "cancelled": "Cancelled", "no_show": "Cancelled"}
 
@@ -73,20 +77,23 @@ class app_assigning:
 		frappe.flags.crm_host_assigning = self.before
 
 
-def refuse_direct_assignment(todo, method=None):
-	"""ToDo validate: an appointment's assignment is its host's, set through the Host field."""
+def reflect_sidebar_assignment(todo, method=None):
+	"""ToDo after_insert and on_update: an assignment made or removed outside the Host field."""
 	if todo.reference_type != APPOINTMENT or frappe.flags.crm_host_assigning:
 		return
 	host = frappe.db.get_value(APPOINTMENT, todo.reference_name, "host")
 	if host is None and not frappe.db.exists(APPOINTMENT, todo.reference_name):
 		return  # the appointment is going (deleting, uninstalling): its ToDos go with it
 	before = todo.get_doc_before_save()
-	if todo.status == "Open" and todo.allocated_to != host and (not before or before.status != "Open"):
-		message = _("An appointment is assigned to its host. Set the Host field on the appointment instead.")
-	elif todo.status == "Cancelled" and todo.allocated_to == host and before and before.status != "Cancelled":
-		message = _(
-			"{0} is this appointment's host. Change or clear the Host field on the appointment instead."
-		).format(frappe.bold(host))
-	else:
-		return
-	frappe.throw(message, title=_("Assign through the Host field"))
+	opened = todo.status == "Open" and (before is None or before.status != "Open")
+	removed = todo.status == "Cancelled" and before is not None and before.status != "Cancelled"
+	if opened and not host and frappe.db.get_value(HOST, todo.allocated_to, "enabled"):
+		set_host(todo.reference_name, todo.allocated_to)
+	elif removed and todo.allocated_to == host:
+		set_host(todo.reference_name, None)
+
+
+def set_host(name: str, host: str | None):
+	appointment = frappe.get_doc(APPOINTMENT, name)
+	appointment.host = host
+	appointment.save()

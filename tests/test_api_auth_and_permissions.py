@@ -267,5 +267,6 @@ def test_the_openapi_document_is_served_without_credentials(api):
 	assert set(document["paths"]) == {
 		"/api/crm/appointment",
 		"/api/crm/appointment/{id}",
+		"/api/crm/slots",
 		"/api/crm/openapi.json",
 	}

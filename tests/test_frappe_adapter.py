@@ -72,3 +72,17 @@ def test_a_claim_knows_whether_its_insert_inserted():
 	values = {**row, "request_hash": "x", "state": "in_progress"}
 	assert insert_if_absent("CRM API Idempotency Key", values) is True
 	assert insert_if_absent("CRM API Idempotency Key", values) is False
+
+
+def test_frappe_still_locks_a_saved_documents_row_in_check_if_latest_before_any_hook():
+	"""CRM Appointment overrides check_if_latest to lock its hosts' rows before Frappe locks the
+	appointment's (one lock order for every save: host_calendars.lock_hosts). That holds while Frappe
+	takes the row lock there (load_doc_before_save, for update) and before validate."""
+	import inspect
+
+	save = inspect.getsource(Document._save)
+	assert save.index("self.check_if_latest()") < save.index("self.run_before_save_methods()")
+	assert "self.load_doc_before_save(" in inspect.getsource(Document.check_if_latest)
+	assert "for_update=True" in inspect.getsource(Document.load_doc_before_save)
+	insert = inspect.getsource(Document.insert)
+	assert insert.index("self.check_if_latest()") < insert.index("self.run_before_save_methods()")

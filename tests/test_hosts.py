@@ -59,13 +59,35 @@ def test_a_final_appointment_closes_its_hosts_assignment():
 	)
 
 
-def test_the_sidebar_cannot_assign_someone_else_or_unassign_the_host():
-	doc = factories.make(status="scheduled", host=HOST)
-	with pytest.raises(frappe.ValidationError, match="Host field"):
-		assign_to.add({"assign_to": [OTHER], "doctype": doc.doctype, "name": doc.name})
-	with pytest.raises(frappe.ValidationError, match="Host field"):
-		assign_to.remove(doc.doctype, doc.name, HOST)
+def test_assigning_a_host_in_the_sidebar_makes_them_the_host_and_removing_them_clears_it():
+	doc = factories.make(status="scheduled")
+	assign_to.add({"assign_to": [HOST], "doctype": doc.doctype, "name": doc.name})
+	doc.reload()
+	assert doc.host == HOST
 	assert open_assignees(doc) == [HOST]
+	assign_to.remove(doc.doctype, doc.name, HOST)
+	doc.reload()
+	assert doc.host is None
+	assert open_assignees(doc) == []
+
+
+def test_anyone_else_assigned_in_the_sidebar_is_an_extra_assignee_not_the_host():
+	doc = factories.make(status="scheduled", host=HOST)
+	assign_to.add({"assign_to": [OTHER], "doctype": doc.doctype, "name": doc.name})
+	doc.reload()
+	assert doc.host == HOST
+	assert open_assignees(doc) == sorted([HOST, OTHER])
+	assign_to.remove(doc.doctype, doc.name, OTHER)
+	doc.reload()
+	assert doc.host == HOST
+
+
+def test_a_sidebar_assignment_that_would_double_book_the_host_is_refused_with_the_reason():
+	start = future(days=2)
+	factories.make(status="scheduled", host=HOST, scheduled_time=start)
+	doc = factories.make(status="scheduled", scheduled_time=start)
+	with pytest.raises(DoubleBookingError):
+		assign_to.add({"assign_to": [HOST], "doctype": doc.doctype, "name": doc.name})
 
 
 def test_a_host_must_be_a_host_and_enabled_to_take_new_appointments():

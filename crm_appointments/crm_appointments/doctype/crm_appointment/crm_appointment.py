@@ -201,7 +201,8 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 	def after_insert(self):
 		if not self.flags.restoring:
 			return
-		not_restored = belongings.restore(self, self.flags.restored_event)
+		with host_assignment.app_assigning():  # its ToDos come back as they were
+			not_restored = belongings.restore(self, self.flags.restored_event)
 		if not_restored:
 			frappe.msgprint(
 				_("Restored, except:")
