@@ -9,7 +9,13 @@ Wall-clock times in a host's zone become real instants like this: a block starts
 the host's clock shows its start time and ends at the last instant it shows its end time. On a day the
 clocks go forward, a time the clock skips is the moment of the change (a 02:00-04:00 block in Berlin
 on the last Sunday of March is one hour long); on a day they go back, a repeated time starts at its
-first showing and ends at its second (01:00-02:30 then lasts two and a half real hours plus one).
+first showing and ends at its second (01:00-02:30 then lasts two and a half real hours, one more than
+on other days).
+
+A host's hours are the union of their blocks: blocks that touch or overlap (22:00-00:00 and
+00:00-06:00, or two blocks the day the clocks go back) are one stretch, and an appointment inside the
+stretch is inside the hours. Slot starts step by the slot interval from the start of each block, for
+as long as the start is in that block and the slot fits in the hours.
 """
 
 import bisect
@@ -120,6 +126,26 @@ def block_windows(
 	return windows
 
 
+def joined(windows: list[Interval]) -> list[Interval]:
+	"""Windows (sorted by start) with those that touch or overlap made one."""
+	stretches = []
+	for start, end in windows:
+		if stretches and start <= stretches[-1][1]:
+			stretches[-1] = (stretches[-1][0], max(stretches[-1][1], end))
+		else:
+			stretches.append((start, end))
+	return stretches
+
+
+MAX_UTC = datetime.max.replace(tzinfo=UTC)
+
+
+def _inside(stretches: list[Interval], span: Interval) -> bool:
+	"""Whether span lies inside one of the disjoint, sorted stretches."""
+	i = bisect.bisect_right(stretches, (span[0], MAX_UTC)) - 1
+	return i >= 0 and stretches[i][0] <= span[0] and span[1] <= stretches[i][1]
+
+
 # -- the overlap rule -------------------------------------------------------------------------------
 
 
@@ -149,10 +175,11 @@ def meets_time_off(calendar: HostCalendar, span: Interval) -> bool:
 
 
 def within_hours(calendar: HostCalendar, start: datetime, duration: int) -> bool:
-	"""Whether [start, start + duration) lies inside one block of the host's hours and outside time off."""
+	"""Whether [start, start + duration) lies inside the host's hours (blocks that touch or overlap are
+	one stretch) and outside time off."""
 	span = (start, start + timedelta(minutes=duration))
-	windows = block_windows(calendar.blocks, calendar.zone, span[0], span[1])
-	return any(w[0] <= span[0] and span[1] <= w[1] for w in windows) and not meets_time_off(calendar, span)
+	stretches = joined(block_windows(calendar.blocks, calendar.zone, span[0], span[1]))
+	return _inside(stretches, span) and not meets_time_off(calendar, span)
 
 
 # -- slots --------------------------------------------------------------------------------------------
@@ -170,26 +197,29 @@ class SlotQuery:
 
 
 def free_starts(calendar: HostCalendar, query: SlotQuery) -> list[datetime]:
-	"""The starts at which this host is free for the whole duration."""
+	"""The starts at which this host is free for the whole duration, in order."""
 	length = timedelta(minutes=query.duration)
 	step = timedelta(minutes=query.interval)
 	lowest = max(query.since, query.earliest)
-	starts = []
-	# A block that starts up to a day before `since` can still hold a slot in the range.
-	for window_start, window_end in block_windows(
-		calendar.blocks, calendar.zone, lowest - length, query.until
-	):
+	# A block that starts up to a day before `since` can still hold a slot in the range, and one
+	# that starts after `until` can still hold the end of a slot that starts before it.
+	windows = block_windows(calendar.blocks, calendar.zone, lowest - length, query.until + length)
+	stretches = joined(windows)
+	starts = set()
+	for window_start, window_end in windows:
 		start = window_start
 		if start < lowest:  # jump to the first step at or after `lowest`
 			start += step * -(-(lowest - start) // step)
-		while start + length <= window_end and start < query.until and start <= query.latest:
+		while start < window_end and start < query.until and start <= query.latest:
 			span = (start, start + length)
-			if not meets_time_off(calendar, span) and not first_clash(
-				calendar, occupied(start, query.duration, query.buffer)
+			if (
+				_inside(stretches, span)
+				and not meets_time_off(calendar, span)
+				and not first_clash(calendar, occupied(start, query.duration, query.buffer))
 			):
-				starts.append(start)
+				starts.add(start)
 			start += step
-	return starts
+	return sorted(starts)
 
 
 def slots(calendars: list[HostCalendar], query: SlotQuery) -> list[Interval]:
