@@ -116,7 +116,8 @@ def calendars(hosts: list[str] | None, since: datetime, until: datetime, buffer:
 			"parenttype": HOST,
 			"parent": ["in", names],
 			"to_datetime": [">", to_site(since) - SLACK],
-			"from_datetime": ["<", to_site(until) + SLACK],
+			# A slot starting just before `until` runs up to the longest duration past it.
+			"from_datetime": ["<", to_site(until) + timedelta(minutes=MAX_DURATION) + SLACK],
 		},
 		fields=["parent", "from_datetime", "to_datetime"],
 	)
