@@ -138,6 +138,35 @@ def test_calendar_events_follow_the_list_filters_and_permissions(as_user):
 		calendar_view.get_events(str(start), str(end))
 
 
+def test_calendar_events_name_their_host_and_follow_the_host_filter(as_user):
+	"""Titles are HTML to Frappe's calendar (it strips tags): names go escaped; the tooltip is text."""
+	factories.host("user")
+	factories.host("manager")
+	day = getdate(future(days=10))
+	start, end = datetime.combine(day, time(0, 0)), datetime.combine(day, time(23, 59))
+	hosted = make(
+		customer_name="Ada <b>Lovelace</b>",
+		scheduled_time=start + timedelta(hours=9),
+		host=factories.USERS["user"],
+	)
+	make(
+		customer_name="Grace Hopper",
+		scheduled_time=start + timedelta(hours=9),
+		host=factories.USERS["manager"],
+	)
+	make(customer_name="Alan Turing", scheduled_time=start + timedelta(hours=10))
+	host_filter = json.dumps([[DOCTYPE, "host", "=", factories.USERS["user"]]])
+
+	as_user("user")
+	events = calendar_view.get_events(str(start), str(end), host_filter)
+	assert [e.name for e in events] == [hosted.name]
+	assert events[0].host == factories.USERS["user"]
+	assert events[0].title == "Ada &lt;b&gt;Lovelace&lt;/b&gt; \u00b7 CRM test user"
+	assert events[0].tooltip == "Ada <b>Lovelace</b> \u00b7 CRM test user (Draft)"
+	titles = {e.title for e in calendar_view.get_events(str(start), str(end))}
+	assert {"Grace Hopper \u00b7 CRM test manager", "Alan Turing"} <= titles
+
+
 def test_a_calendar_drag_moves_the_start_and_the_resize_sets_the_duration():
 	doc = in_status("confirmed", duration=30)
 	start = future(days=5).replace(minute=0, second=0)

@@ -7,9 +7,16 @@
 frappe.provide("crm_appointments.appointment_form");
 
 frappe.ui.form.on("CRM Appointment", {
+	setup(frm) {
+		frm.set_query("host", crm_appointments.hosts.enabled_query);
+	},
+
 	refresh(frm) {
-		if (frm.is_new()) return;
 		const form = crm_appointments.appointment_form;
+		if (frm.is_new()) {
+			frm.add_custom_button(__("Find a time"), () => form.find_a_time(frm));
+			return;
+		}
 		const workflow = crm_appointments.workflow;
 		for (const label of (frm.doc.__onload || {}).status_moves || []) {
 			const status = workflow.status(label);
@@ -91,6 +98,105 @@ Object.assign(crm_appointments.appointment_form, {
 			},
 		});
 		dialog.show();
+	},
+
+	// A host's free times on a day (GET /api/crm/slots, in UTC), shown in the user's time zone; the one
+	// picked fills in the host, the time (in the system's time zone, as the form keeps it) and the
+	// duration. Saving still goes through every rule: a time taken meanwhile is refused then.
+	find_a_time(frm) {
+		const zones = frappe.boot.time_zone || {};
+		const user_zone = zones.user || zones.system;
+		const starts_on = frm.doc.scheduled_time
+			? frappe.datetime.convert_to_user_tz(frm.doc.scheduled_time).slice(0, 10)
+			: frappe.datetime.now_date();
+		let dialog = null;
+		let asked = 0; // answers to earlier questions are dropped
+		const area = () => dialog.fields_dict.slots.$wrapper;
+		// Text goes in with .text(): nothing from the answer is read as HTML.
+		const say = (text) => area().empty().append($('<p class="text-muted">').text(text));
+
+		const show_slots = () => {
+			if (!dialog) return; // a field's default, set while the dialog is made
+			const { host, day, duration } = dialog.get_values(true) || {};
+			if (!host || !day) return say(__("Choose a host and a day."));
+			const question = ++asked;
+			const params = new URLSearchParams({ start: day, end: day, host, time_zone: user_zone });
+			if (duration) params.set("duration", duration);
+			say(__("Looking for free times…"));
+			fetch(`/api/crm/slots?${params}`, {
+				credentials: "same-origin",
+				headers: { Accept: "application/json" },
+			})
+				.then((response) => response.json())
+				.then((body) => {
+					if (question !== asked) return;
+					if (body.error) return say(body.error.message);
+					draw(body.data, day);
+				})
+				.catch(() => question === asked && say(__("The free times could not be loaded.")));
+		};
+
+		const draw = (slots, day) => {
+			const host = dialog.get_value("host");
+			const shown_day = frappe.datetime.str_to_user(day);
+			if (!slots.length) return say(__("{0} has no free time on {1}.", [host, shown_day]));
+			const time_format = frappe.datetime.get_user_time_fmt().replace(/:ss$/, "");
+			const buttons = slots.map((slot) =>
+				$('<button type="button" class="btn btn-default btn-sm crm-slot">')
+					.text(moment.utc(slot.start).tz(user_zone).format(time_format))
+					.on("click", () => pick(slot))
+			);
+			say(__("Free times on {0}, in {1}:", [shown_day, user_zone]));
+			area().append($('<div class="crm-slots d-flex flex-wrap" style="gap: 8px">').append(buttons));
+		};
+
+		const pick = (slot) => {
+			const start = moment.utc(slot.start);
+			dialog.hide();
+			frm.set_value({
+				host: dialog.get_value("host"),
+				scheduled_time: start.clone().tz(zones.system).format(frappe.defaultDatetimeFormat),
+				duration: moment.utc(slot.end).diff(start, "minutes"),
+			});
+		};
+
+		dialog = new frappe.ui.Dialog({
+			title: __("Find a time"),
+			fields: [
+				{
+					fieldname: "host",
+					fieldtype: "Link",
+					options: "CRM Appointment Host",
+					label: __("Host"),
+					reqd: 1,
+					default: frm.doc.host,
+					get_query: crm_appointments.hosts.enabled_query,
+					onchange: () => show_slots(),
+				},
+				{ fieldtype: "Column Break" },
+				{
+					fieldname: "day",
+					fieldtype: "Date",
+					label: __("Day"),
+					reqd: 1,
+					default: starts_on,
+					onchange: () => show_slots(),
+				},
+				{ fieldtype: "Column Break" },
+				{
+					fieldname: "duration",
+					fieldtype: "Int",
+					label: __("Duration (minutes)"),
+					description: __("Empty: the booking duration from the settings."),
+					default: frm.doc.duration,
+					onchange: () => show_slots(),
+				},
+				{ fieldtype: "Section Break" },
+				{ fieldname: "slots", fieldtype: "HTML" },
+			],
+		});
+		dialog.show();
+		show_slots();
 	},
 
 	add_links(frm) {

@@ -6,6 +6,7 @@
 // defined here.
 frappe.provide("crm_appointments.workflow");
 frappe.provide("crm_appointments.appointment_list");
+frappe.provide("crm_appointments.hosts");
 
 // The status workflow as the server sends it at login (crm_appointments/boot.py, from
 // status_workflow.py): statuses, their colours and captions, and the field rules. None of them is
@@ -28,6 +29,35 @@ Object.assign(crm_appointments.workflow, {
 		return !!status && (crm_appointments.workflow.table()[list] || []).includes(status.value);
 	},
 });
+
+// Hosts, as the views of appointments show and offer them.
+Object.assign(crm_appointments.hosts, {
+	// Frappe's own colour names, grey left for appointments without a host.
+	palette: ["blue", "green", "orange", "purple", "pink", "red", "yellow", "dark-green"],
+	// A host's colour: the same for them on every page and every day (a hash of their user id).
+	colour(host) {
+		let hash = 0;
+		for (const char of host) hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+		const palette = crm_appointments.hosts.palette;
+		return palette[hash % palette.length];
+	},
+	// A new appointment's host is offered from the enabled hosts only (the server refuses others).
+	enabled_query() {
+		return { filters: { enabled: 1 } };
+	},
+});
+
+// Quick entry (Add CRM Appointment in the list) offers the Host field too: Frappe looks its form up by
+// this name.
+frappe.ui.form.CRMAppointmentQuickEntryForm = class CRMAppointmentQuickEntryForm extends (
+	frappe.ui.form.QuickEntryForm
+) {
+	render_dialog() {
+		super.render_dialog();
+		const host = this.dialog.fields_dict.host;
+		if (host) host.get_query = crm_appointments.hosts.enabled_query;
+	}
+};
 
 // Fields with ignore_xss_filter are stored exactly as typed (the server keeps markup rather than
 // silently dropping it), so they must be displayed as text: Frappe's formatters would render them as
