@@ -280,3 +280,32 @@ def test_a_manager_sets_up_a_host_with_two_blocks_in_a_day_within_a_minute(manag
 	assert frappe.db.get_value("CRM Appointment Host", HOST, "weekly_summary") == (
 		"Mon 09:00\u201312:00, 13:00\u201317:00"
 	)
+
+
+def offered_hosts(field) -> str:
+	"""What a Link field's dropdown lists for an empty search (each host's name and user id)."""
+	field.click()
+	field.fill("")
+	listbox = field.locator("xpath=ancestor::div[contains(@class, 'awesomplete')]").locator(
+		'[role="listbox"]'
+	)
+	listbox.locator('[role="option"]', has_text=OTHER).wait_for()
+	return listbox.inner_text()
+
+
+def test_the_host_fields_offer_only_enabled_hosts(page):
+	factories.host("user")
+	factories.host("manager")
+	factories.host("Administrator", enabled=0)
+	frappe.db.commit()
+	browser.open_route(page, page.base, LIST)
+	page.click(".page-actions .primary-action")  # quick entry
+	quick = offered_hosts(page.locator('.modal.show input[data-fieldname="host"]'))
+	page.keyboard.press("Escape")
+	browser.open_route(page, page.base, f"{LIST}/new")
+	form = offered_hosts(page.locator('.frappe-control[data-fieldname="host"] input'))
+	page.click('.page-actions button:has-text("Find a time")')
+	dialog = offered_hosts(page.locator('.modal.show input[data-fieldname="host"]'))
+	for offered in (quick, form, dialog):
+		assert HOST in offered and OTHER in offered
+		assert "Administrator" not in offered
