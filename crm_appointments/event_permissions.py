@@ -6,8 +6,10 @@ names it, a link only the app sets) Frappe's rule is narrowed to the appointment
 its assignees and anyone else whose roles, User Permissions or shares let them read it. Other Events
 keep Frappe's rule.
 
-hooks.py registers `has_permission` and `query_conditions` for Event. Frappe ANDs them with its own,
-so they can only take access away, never give it. Frappe's Event calendar (and the desk's
+hooks.py registers `has_permission` and `query_conditions` for Event, and the same condition for its
+participant rows (Event Participants: the appointment, its host, its party and the party's email),
+which Frappe lists as a child table past the Event's hooks. Frappe ANDs them with its own, so they
+can only take access away, never give it. Frappe's Event calendar (and the desk's
 "Today's Events") reads Events with its own SQL, which no permission hook reaches; `get_events`
 takes its place (override_whitelisted_methods) and drops what the query conditions hide.
 
@@ -37,10 +39,22 @@ def has_permission(doc, ptype=None, user=None):
 def query_conditions(user=None):
 	"""SQL for lists, reports, searches and counts of Events: no Event of an appointment the user may
 	not read."""
+	return hidden_events_condition(user, "`tabEvent`.name")
+
+
+def participant_query_conditions(user=None):
+	"""The same for Events' participant rows (Event Participants), which Frappe lists as a child table
+	(`frappe.client.get_list` with parent Event) past the Event's own hooks: they name the appointment,
+	its host and its party, with the party's email."""
+	return hidden_events_condition(user, "`tabEvent Participants`.parent")
+
+
+def hidden_events_condition(user, event_column: str) -> str:
+	"""SQL true where `event_column` is no appointment's Event, or the Event of one the user may read."""
 	user = user or frappe.session.user
 	if user == "Administrator":
 		return ""
-	owned = f"select 1 from `tab{DOCTYPE}` appointment where appointment.calendar_event = `tabEvent`.name"
+	owned = f"select 1 from `tab{DOCTYPE}` appointment where appointment.calendar_event = {event_column}"
 	readable = readable_appointments(user)
 	if readable is None:
 		return f"not exists ({owned})"

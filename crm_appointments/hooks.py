@@ -27,8 +27,9 @@ after_install = ["crm_appointments.install.after_install", "crm_appointments.app
 after_migrate = ["crm_appointments.install.after_migrate", "crm_appointments.appointment_counts.reconcile"]
 before_uninstall = "crm_appointments.install.before_uninstall"
 
-# Keys: a user's own, or any for a System Manager (crm_api_key.py). An appointment's calendar Event:
-# only for those who may read the appointment (event_permissions.py). Frappe ANDs these with its own.
+# Keys: a user's own, or any for a System Manager (crm_api_key.py). An appointment's calendar Event and
+# its participant rows: only for those who may read the appointment (event_permissions.py). Frappe ANDs
+# these with its own.
 has_permission = {
 	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.has_permission",
 	"Event": "crm_appointments.event_permissions.has_permission",
@@ -36,6 +37,7 @@ has_permission = {
 permission_query_conditions = {
 	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.get_permission_query_conditions",
 	"Event": "crm_appointments.event_permissions.query_conditions",
+	"Event Participants": "crm_appointments.event_permissions.participant_query_conditions",
 }
 
 # Every write of an appointment keeps the list's counts exact in its own transaction
