@@ -208,7 +208,7 @@ def test_a_double_booking_in_the_desk_names_the_clashing_time_and_outside_hours_
 	page.keyboard.press("Control+s")
 	text = message_dialog_text(page)
 	# The clashing time, in the site's format, and not the other customer.
-	expected = f"{OTHER_NAME} already has an appointment from {format_datetime(taken)} to {format_time(taken + timedelta(hours=1))}."
+	expected = f"{OTHER_NAME} already has an appointment from {format_datetime(taken)} to {format_time(taken + timedelta(hours=1))} (Asia/Kolkata)."
 	assert expected in text
 	assert "First Customer" not in text
 	assert frappe.db.count(DOCTYPE, {"customer_email": "second@example.com"}) == 0

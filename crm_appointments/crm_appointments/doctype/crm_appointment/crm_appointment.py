@@ -43,6 +43,7 @@ from crm_appointments.exceptions import (
 )
 from crm_appointments.frappe_adapter import ChecksBeforeLinks
 from crm_appointments.random_names import random_part
+from crm_appointments.timezones import site_zone
 
 NAME_PREFIX = "appointment_"
 NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in practice
@@ -403,8 +404,9 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			if site_start.date() == site_end.date()
 			else frappe.utils.format_datetime(site_end)
 		)
-		message = _("{0} already has an appointment from {1} to {2}.").format(
-			escape(host_name(self.host)), frappe.utils.format_datetime(site_start), until
+		# In the site's time zone, as the desk shows stored times; named, for users in another zone.
+		message = _("{0} already has an appointment from {1} to {2} ({3}).").format(
+			escape(host_name(self.host)), frappe.utils.format_datetime(site_start), until, site_zone().key
 		)
 		if buffer_minutes():
 			message += " " + _("Appointments keep {0} minutes free after them.").format(buffer_minutes())
