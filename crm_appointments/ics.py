@@ -37,6 +37,7 @@ _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # How often a subscribed calendar should look again (RFC 7986 REFRESH-INTERVAL; Outlook reads
 # X-PUBLISHED-TTL). A hint: Google Calendar keeps its own pace (hours).
 FEED_REFRESH = timedelta(hours=1)
+_CALENDAR_END = b"END:VCALENDAR\r\n"
 
 
 def uid_domain() -> str:
@@ -83,31 +84,36 @@ def invitation(appointment, organizer_email: str, cancel: bool = False) -> str:
 	return calendar.to_ical().decode()
 
 
-def feed(name: str, appointments, domain: str | None = None) -> bytes:
-	"""A published calendar (a host's feed): one VEVENT per appointment, as in its invitations, with
-	the time of its last change as DTSTAMP, so the same appointments give the same bytes.
-
-	Each appointment needs name, scheduled_time, duration, calendar_sequence, customer_name,
-	customer_email, customer_phone_number, customer_details, modified, and `cancelled` (a bool)."""
-	domain = domain or uid_domain()
+def feed(name: str, events) -> bytes:
+	"""A published calendar (a host's feed) of VEVENTs serialised by `feed_event`. The calendar around
+	them is icalendar's, with its last line after the events, as Calendar.to_ical puts subcomponents
+	after the calendar's properties."""
 	calendar = _calendar()
 	calendar.calendar_name = _text(name)
 	calendar.refresh_interval = FEED_REFRESH
 	calendar.add("x-published-ttl", FEED_REFRESH)
-	for appointment in appointments:
-		changed = as_utc(appointment.modified)
-		calendar.add_component(
-			event(
-				appointment,
-				stamp=changed,
-				cancelled=appointment.cancelled,
-				domain=domain,
-				description=_text(feed_description(appointment)),
-				last_modified=changed,
-				url=frappe.utils.get_url_to_form(APPOINTMENT, appointment.name),
-			)
-		)
-	return calendar.to_ical()
+	head = calendar.to_ical()
+	if not head.endswith(_CALENDAR_END):
+		raise ValueError("icalendar did not end the calendar as expected")
+	return head.removesuffix(_CALENDAR_END) + b"".join(events) + _CALENDAR_END
+
+
+def feed_event(appointment, domain: str | None = None) -> bytes:
+	"""An appointment's VEVENT for a feed, serialised: the time of its last change is its DTSTAMP, so
+	the same appointment (name, modified) gives the same bytes (calendar_feed.py keeps them).
+
+	The appointment needs name, scheduled_time, duration, calendar_sequence, customer_name,
+	customer_email, customer_phone_number, customer_details, modified, and `cancelled` (a bool)."""
+	changed = as_utc(appointment.modified)
+	return event(
+		appointment,
+		stamp=changed,
+		cancelled=appointment.cancelled,
+		domain=domain,
+		description=_text(feed_description(appointment)),
+		last_modified=changed,
+		url=frappe.utils.get_url_to_form(APPOINTMENT, appointment.name),
+	).to_ical()
 
 
 def event(appointment, stamp: datetime, cancelled: bool = False, domain: str | None = None, **more) -> Event:

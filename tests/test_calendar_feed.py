@@ -4,6 +4,9 @@ the 304s polling clients get, and the feed over a live server."""
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -295,9 +298,9 @@ def test_the_window_moves_at_midnight_and_changes_the_etag():
 	host = calendar_feed.Host(HOLDER, "Holder", past(days=60))
 	edge = factories.make(status="completed", host=HOLDER, scheduled_time=past(days=30) + timedelta(hours=1))
 	today = now_datetime().date()
-	rows = lambda day: calendar_feed._rows(HOLDER, "name, modified", calendar_feed.window(day))  # noqa: E731
-	assert [r.name for r in rows(today)] == [edge.name]
-	assert rows(today + timedelta(days=2)) == []
+	rows = lambda day: calendar_feed.listed(HOLDER, calendar_feed.window(day))  # noqa: E731
+	assert [name for name, _ in rows(today)] == [edge.name]
+	assert not rows(today + timedelta(days=2))
 	now, later = (
 		calendar_feed.version(host, calendar_feed.window(d)) for d in (today, today + timedelta(days=2))
 	)
@@ -437,3 +440,44 @@ def test_a_calendar_app_subscribes_and_polls_over_a_live_server(api, committed_h
 	assert head.status_code == 200 and head.headers["ETag"] == first.headers["ETag"]
 	gone = session.get(url.replace(".ics", "x.ics"))
 	assert gone.status_code == 404 and gone.json()["error"]["type"] == "not_found_error"
+
+
+def test_events_kept_in_the_cache_give_the_bytes_building_them_gives(api, committed_hosts):
+	for days in (1, 2, 3):
+		factories.make(status="scheduled", host=HOLDER, scheduled_time=future(days=days))
+	frappe.db.commit()
+	path = turn_on(HOLDER)
+	frappe.db.commit()
+	frappe.cache.delete_keys("crm_calendar_feed_event:")
+	built = api.get(path).get_data()
+	assert len(frappe.cache.get_keys("crm_calendar_feed_event:")) == 3
+	assert api.get(path).get_data() == built
+
+
+@pytest.mark.slow
+def test_the_feed_benchmark_runs_and_cleans_up(site):
+	before = frappe.db.count("CRM Appointment")
+	result = subprocess.run(
+		[
+			sys.executable,
+			"benchmarks/calendar_feed_benchmark.py",
+			*("--appointments", "20", "--requests", "5", "--changes", "2", "--cold", "1"),
+		],
+		cwd=os.path.dirname(os.path.dirname(__file__)),
+		capture_output=True,
+		text=True,
+		timeout=600,
+	)
+	assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+	for line in (
+		"feed: GET ",
+		"If-None-Match (304)",
+		"feed: HEAD",
+		"after 1 change",
+		"nothing kept",
+		"target",
+	):
+		assert line in result.stdout, result.stdout
+	frappe.db.rollback()
+	assert frappe.db.count("CRM Appointment") == before
+	assert not frappe.db.exists(HOST, "crm-feed-benchmark@example.org")
