@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The README's screenshots, taken from the real pages of this checkout by the browser test that
-# visits them (tests/test_desk_browser.py::test_the_pages_shown_in_the_readme), into docs/screenshots.
+# The README's screenshots, taken from the real pages of this checkout by the browser tests that
+# visit them (tests/test_desk_browser.py::test_the_pages_shown_in_the_readme, and
+# tests/test_calendar_feed.py::test_the_host_turns_the_feed_on_and_off_in_the_desk_as_the_readme_shows),
+# into docs/screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -9,7 +11,8 @@ cd "$(dirname "$0")/.."
 shots="$(mktemp -d /tmp/crm-screenshots.XXXXXX)"
 trap 'rm -rf "$shots"' EXIT
 chown "$BENCH_USER" "$shots" 2>/dev/null || true
-CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_desk_browser.py -k test_the_pages_shown_in_the_readme
+CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_desk_browser.py tests/test_calendar_feed.py \
+	-k "test_the_pages_shown_in_the_readme or as_the_readme_shows"
 mkdir -p docs/screenshots
 cp "$shots"/*.png docs/screenshots/
 ls -l docs/screenshots

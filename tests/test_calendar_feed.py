@@ -130,7 +130,8 @@ def test_issuing_shows_the_address_once_and_keeps_only_a_hash_of_its_secret(host
 	comments = frappe.get_all(
 		"Comment", filters={"reference_doctype": HOST, "reference_name": HOLDER}, pluck="content"
 	)
-	assert any("turned on" in c for c in comments) and not any(secret in c for c in comments)
+	assert any("turned the calendar feed on" in c for c in comments)
+	assert not any(secret in c for c in comments)
 	assert calendar_feed.host_for_secret(secret).name == HOLDER
 
 
@@ -338,6 +339,13 @@ def test_every_wrong_address_is_the_same_404(api, committed_hosts):
 	finally:
 		frappe.db.set_value("User", HOLDER, "enabled", 1)
 		frappe.db.commit()
+	frappe.get_doc("User", HOLDER).remove_roles("CRM Appointment User")
+	frappe.db.commit()
+	try:
+		answers.append(api.get(current))
+	finally:
+		frappe.get_doc("User", HOLDER).add_roles("CRM Appointment User")
+		frappe.db.commit()
 	bodies = set()
 	for response in answers:
 		assert response.status_code == 404
@@ -481,3 +489,48 @@ def test_the_feed_benchmark_runs_and_cleans_up(site):
 	frappe.db.rollback()
 	assert frappe.db.count("CRM Appointment") == before
 	assert not frappe.db.exists(HOST, "crm-feed-benchmark@example.org")
+
+
+# -- in the desk -------------------------------------------------------------------------------
+
+# The desk tests' browser and their logged-in page: the CRM Appointment User, who is HOLDER.
+from tests.test_desk_browser import page, playwright_browser, staff  # noqa: F401
+
+FEED_MENU = '.inner-group-button[data-label="Calendar%20Feed"]'
+
+
+def feed_menu_item(desk, caption):
+	desk.click(f"{FEED_MENU} button")
+	return desk.locator(f'{FEED_MENU} .dropdown-item:has-text("{caption}")')
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_host_turns_the_feed_on_and_off_in_the_desk_as_the_readme_shows(page):  # noqa: F811
+	from tests import browser
+
+	factories.host("user", hours=[(d, "09:00", "17:00") for d in range(5)], time_zone="Europe/Berlin")
+	factories.make(status="scheduled", host=HOLDER, scheduled_time=future(days=1))
+	frappe.db.commit()
+	browser.open_route(page, page.base, f"/app/crm-appointment-host/{HOLDER}")
+	feed_menu_item(page, "Turn On").click()
+	dialog = page.locator(".modal.show:has-text('Your calendar feed')")
+	address = dialog.locator('[data-fieldname="url"] .control-value')
+	address.wait_for()
+	url = address.inner_text().strip()
+	assert url.startswith(page.base + "/api/crm/calendar/") and url.endswith(".ics")
+	assert dialog.locator('a[href^="webcal:"]').count() == 1
+	browser.wait_idle(page)
+	browser.screenshot(page, "calendar_feed")
+	assert requests.get(url).status_code == 200
+	frappe.db.rollback()
+	assert frappe.db.get_value(HOST, HOLDER, "calendar_feed_enabled") == 1
+
+	dialog.locator(".btn-modal-close").click()
+	page.wait_for_selector(".modal.show", state="hidden")
+	feed_menu_item(page, "Turn Off").click()
+	page.locator(".modal.show .btn-primary:has-text('Yes')").click()
+	page.wait_for_selector(".modal.show", state="hidden")
+	browser.wait_idle(page)
+	assert requests.get(url).status_code == 404
+	feed_menu_item(page, "Turn On").wait_for()

@@ -109,12 +109,13 @@ class CRMAppointmentHost(Document):
 				"calendar_feed_issued_on": now_datetime(),
 			}
 		)
-		said = (
-			_("Calendar feed address replaced by {0}; the old address no longer works.")
+		# Shown after the name of who did it (the comment's owner).
+		self.add_comment(
+			"Info",
+			_("replaced the calendar feed's address; the old address no longer works.")
 			if stored.calendar_feed_enabled
-			else _("Calendar feed turned on by {0}.")
+			else _("turned the calendar feed on."),
 		)
-		self.add_comment("Info", said.format(frappe.utils.escape_html(frappe.utils.get_fullname())))
 		return {"url": calendar_feed.url(secret)}
 
 	@frappe.whitelist(methods=["POST"])
