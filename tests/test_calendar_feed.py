@@ -146,6 +146,16 @@ def test_the_host_themself_may_issue_replace_and_revoke_without_write_permission
 	frappe.get_doc(HOST, HOLDER).revoke_calendar_feed()
 	frappe.set_user("Administrator")
 	assert calendar_feed.host_for_secret(second) is None
+	assert frappe.get_all(
+		"Comment",
+		filters={"reference_doctype": HOST, "reference_name": HOLDER},
+		pluck="content",
+		order_by="creation",
+	)[-3:] == [
+		"turned the calendar feed on.",
+		"replaced the calendar feed's address; the old address no longer works.",
+		"turned the calendar feed off.",
+	]
 	assert frappe.db.get_value(
 		HOST, HOLDER, ["calendar_feed_enabled", "calendar_feed_hash", "calendar_feed_issued_on"]
 	) == (0, None, None)

@@ -123,12 +123,7 @@ class CRMAppointmentHost(Document):
 		"""Turn the feed off: its address answers 404 from now on."""
 		self.stored_for_calendar_feed()
 		self.db_set({"calendar_feed_enabled": 0, "calendar_feed_hash": None, "calendar_feed_issued_on": None})
-		self.add_comment(
-			"Info",
-			_("Calendar feed turned off by {0}.").format(
-				frappe.utils.escape_html(frappe.utils.get_fullname())
-			),
-		)
+		self.add_comment("Info", _("turned the calendar feed off."))
 
 	def stored_for_calendar_feed(self):
 		"""The host as stored (locked), once the session user may manage its feed. Not this object's
