@@ -8,9 +8,10 @@ documents and back; every rule about appointments is the controller's. How a req
 import json
 
 import frappe
+from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
-from crm_appointments import slots
+from crm_appointments import calendar_feed, slots
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	get_settings,
@@ -28,6 +29,7 @@ from crm_appointments.rest.http import (
 	with_etag,
 )
 from crm_appointments.rest.lifecycle import Route
+from crm_appointments.timezones import as_utc
 
 
 def routes() -> list[Route]:
@@ -41,6 +43,8 @@ def routes() -> list[Route]:
 			DELETE=delete_appointment,
 		),
 		Route("/api/crm/slots", public=True, GET=list_slots),
+		# Public: the secret in the path is the credential (calendar apps send no other).
+		Route("/api/crm/calendar/<secret>.ics", public=True, GET=get_calendar_feed),
 		Route("/api/crm/openapi.json", public=True, GET=get_openapi_document),
 	]
 
@@ -81,6 +85,30 @@ def list_slots():
 			"time_zone": params.time_zone,
 		}
 	)
+
+
+def get_calendar_feed(secret: str):
+	"""A host's feed (calendar_feed.py), for calendar apps polling it. The query string is ignored (a
+	subscription must not break on a parameter an app adds). A client that has the current version
+	(If-None-Match, or If-Modified-Since without it) gets a 304, before the calendar is built."""
+	host = calendar_feed.host_for_secret(secret)
+	if host is None:
+		raise ApiError(404, "No calendar feed at this address.")
+	version = calendar_feed.version(host)
+	if not is_resource_modified(
+		frappe.request.environ, etag=version.etag, last_modified=as_utc(version.last_modified)
+	):
+		return with_feed_headers(Response(status=304), version)
+	body, version = calendar_feed.calendar(host)
+	return with_feed_headers(Response(body, mimetype="text/calendar"), version)
+
+
+def with_feed_headers(response: Response, version: calendar_feed.Version) -> Response:
+	response.set_etag(version.etag)
+	response.headers["Last-Modified"] = http_date(as_utc(version.last_modified))
+	# Only the subscriber's own cache may keep it, and checks back each time (a 304 is cheap).
+	response.headers["Cache-Control"] = "private, no-cache"
+	return response
 
 
 def get_appointment(id: str):

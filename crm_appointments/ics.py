@@ -1,21 +1,24 @@
 """iCalendar (RFC 5545) invitations for appointments, built with the icalendar library.
 
-One VEVENT per appointment: its UID is stable for the appointment's life, SEQUENCE rises with each
-reschedule (and the cancellation), DTSTAMP/DTSTART/DTEND are in UTC (so no VTIMEZONE).
-METHOD:REQUEST invites or updates; METHOD:CANCEL withdraws.
+One VEVENT per appointment, the same in an invitation and in a host's calendar feed: its UID is
+stable for the appointment's life, SEQUENCE rises with each reschedule (and the cancellation),
+DTSTAMP/DTSTART/DTEND are in UTC (so no VTIMEZONE). In an invitation METHOD:REQUEST invites or
+updates and METHOD:CANCEL withdraws; a feed (a published calendar) has no METHOD, and lists cancelled
+appointments with STATUS:CANCELLED for a while (calendar_feed.py).
 
 icalendar escapes TEXT values, quotes parameter values and folds lines; `_parameter` and `_text`
 replace only what RFC 5545 cannot carry, or readers would not show alike.
 """
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 import frappe
-from frappe.utils import get_url
+from frappe.utils import cint
 from icalendar import Calendar, Event, vCalAddress
 
+from crm_appointments.doctypes import APPOINTMENT
 from crm_appointments.timezones import as_utc
 
 PRODID = "-//crm_appointments//Frappe CRM Appointments//EN"
@@ -31,9 +34,24 @@ _PARAMETER_LOOKALIKES = str.maketrans({'"': "'", "^": "\u02c6", "\\": "\u29f5"})
 _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def uid(appointment) -> str:
-	host = urlparse(get_url()).hostname or frappe.local.site
-	return f"{appointment.name}@{host}"
+# How often a subscribed calendar should look again (RFC 7986 REFRESH-INTERVAL; Outlook reads
+# X-PUBLISHED-TTL). A hint: Google Calendar keeps its own pace (hours).
+FEED_REFRESH = timedelta(hours=1)
+_CALENDAR_END = b"END:VCALENDAR\r\n"
+
+
+def uid_domain() -> str:
+	"""The site's host name: the configured host_name, else the site's name. Not the request's Host:
+	an invitation the scheduler sends, one a desk request sends and the feed a calendar polls (by any
+	address) must name an appointment alike, or calendars would show it twice."""
+	configured = frappe.local.conf.host_name or frappe.local.conf.hostname
+	if configured:
+		return urlparse(configured if "://" in configured else f"http://{configured}").hostname
+	return frappe.local.site.lower()
+
+
+def uid(appointment, domain: str | None = None) -> str:
+	return f"{appointment.name}@{domain or uid_domain()}"
 
 
 def _parameter(value) -> str:
@@ -52,26 +70,85 @@ def invitation(appointment, organizer_email: str, cancel: bool = False) -> str:
 		role="REQ-PARTICIPANT",
 		rsvp=True,
 	)
-	event = Event.new(
-		uid=uid(appointment),
-		sequence=appointment.calendar_sequence or 0,
+	invite = event(
+		appointment,
 		stamp=datetime.now(timezone.utc),
-		start=as_utc(appointment.scheduled_time),
-		end=as_utc(appointment.end_time()),
-		summary=_text(appointment_summary(appointment)),
+		cancelled=cancel,
 		description=_text(appointment.customer_details),
 		organizer=vCalAddress.new(organizer_email),
 		attendees=[attendee],
-		status="CANCELLED" if cancel else "CONFIRMED",
 	)
+	calendar = _calendar()
+	calendar.add("method", "CANCEL" if cancel else "REQUEST")
+	calendar.add_component(invite)
+	return calendar.to_ical().decode()
+
+
+def feed(name: str, events) -> bytes:
+	"""A published calendar (a host's feed) of VEVENTs serialised by `feed_event`. The calendar around
+	them is icalendar's, with its last line after the events, as Calendar.to_ical puts subcomponents
+	after the calendar's properties."""
+	calendar = _calendar()
+	calendar.calendar_name = _text(name)
+	calendar.refresh_interval = FEED_REFRESH
+	calendar.add("x-published-ttl", FEED_REFRESH)
+	head = calendar.to_ical()
+	if not head.endswith(_CALENDAR_END):
+		raise ValueError("icalendar did not end the calendar as expected")
+	return head.removesuffix(_CALENDAR_END) + b"".join(events) + _CALENDAR_END
+
+
+def feed_event(appointment, domain: str | None = None) -> bytes:
+	"""An appointment's VEVENT for a feed, serialised: the time of its last change is its DTSTAMP, so
+	the same appointment (name, modified) gives the same bytes (calendar_feed.py keeps them).
+
+	The appointment needs name, scheduled_time, duration, calendar_sequence, customer_name,
+	customer_email, customer_phone_number, customer_details, modified, and `cancelled` (a bool)."""
+	changed = as_utc(appointment.modified)
+	return event(
+		appointment,
+		stamp=changed,
+		cancelled=appointment.cancelled,
+		domain=domain,
+		description=_text(feed_description(appointment)),
+		last_modified=changed,
+		url=frappe.utils.get_url_to_form(APPOINTMENT, appointment.name),
+	).to_ical()
+
+
+def event(appointment, stamp: datetime, cancelled: bool = False, domain: str | None = None, **more) -> Event:
+	"""An appointment's VEVENT: its UID, SEQUENCE, times, summary and status; `more` adds properties
+	(Event.new's keywords). It ends `duration` minutes after it starts, counted in real time as the
+	overlap rule counts it (so also across a change of the clocks)."""
+	start = as_utc(appointment.scheduled_time)
+	return Event.new(
+		uid=uid(appointment, domain),
+		sequence=cint(appointment.calendar_sequence),
+		stamp=stamp,
+		start=start,
+		end=start + timedelta(minutes=cint(appointment.duration)),
+		summary=_text(appointment_summary(appointment)),
+		status="CANCELLED" if cancelled else "CONFIRMED",
+		**more,
+	)
+
+
+def _calendar() -> Calendar:
 	calendar = Calendar()
 	calendar.add("version", "2.0")
 	calendar.add("prodid", PRODID)
 	calendar.add("calscale", "GREGORIAN")
-	calendar.add("method", "CANCEL" if cancel else "REQUEST")
-	calendar.add_component(event)
-	return calendar.to_ical().decode()
+	return calendar
 
 
 def appointment_summary(appointment) -> str:
 	return frappe._("Appointment with {0}").format(appointment.customer_name)
+
+
+def feed_description(appointment) -> str:
+	"""What the host needs at a glance: how to reach the customer, then the notes."""
+	contact = [appointment.customer_email, appointment.customer_phone_number]
+	lines = [" \u00b7 ".join(value for value in contact if value)]
+	if appointment.customer_details:
+		lines += ["", appointment.customer_details]
+	return "\n".join(lines)

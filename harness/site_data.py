@@ -49,6 +49,8 @@ def remove_made_since(started):
 	frappe.db.delete("CRM Appointment Reminder", since)
 	for doctype in ("Communication", "Comment", "Email Queue"):
 		frappe.db.delete(doctype, {**since, "reference_doctype": ("in", ["CRM Appointment", "Event"])})
+	# What a host's form records (its calendar feed turned on or off, say).
+	frappe.db.delete("Comment", {**since, "reference_doctype": "CRM Appointment Host"})
 	frappe.db.delete("Email Queue Recipient", since)
 	frappe.db.delete("Communication Link", since)
 	for name in events:

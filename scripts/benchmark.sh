@@ -5,6 +5,8 @@
 #   bash scripts/benchmark.sh --scale [--rows N --requests N --concurrency N --memory-requests N
 #                                     --deep-requests N]
 #                                              the API at 1,000,000 rows beside /api/resource
+#   bash scripts/benchmark.sh --feed [--appointments N --requests N]
+#                                              a host's calendar feed: full, 304, HEAD, 404
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APP_SOURCE="$(pwd)"
@@ -17,6 +19,7 @@ ensure_services
 case "${1:-}" in
 --reminders) script=reminder_benchmark.py; shift ;;
 --scale) script=scale_benchmark.py; shift ;;
+--feed) script=calendar_feed_benchmark.py; shift ;;
 *) script=api_benchmark.py ;;
 esac
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1 \

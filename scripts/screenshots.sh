@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's screenshots, taken from the real pages of this checkout by the browser tests that
-# visit them (tests/test_desk_browser.py::test_the_pages_shown_in_the_readme, and the Host form and
-# Find a time in tests/test_desk_hosts_browser.py), into docs/screenshots.
+# visit them (tests/test_desk_browser.py::test_the_pages_shown_in_the_readme, the Host form and Find
+# a time in tests/test_desk_hosts_browser.py, and the feed setting in
+# tests/test_calendar_feed.py::test_the_host_turns_the_feed_on_and_off_in_the_desk_as_the_readme_shows),
+# into docs/screenshots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -11,7 +13,8 @@ shots="$(mktemp -d /tmp/crm-screenshots.XXXXXX)"
 trap 'rm -rf "$shots"' EXIT
 chown "$BENCH_USER" "$shots" 2>/dev/null || true
 CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_desk_browser.py tests/test_desk_hosts_browser.py \
-	-k "test_the_pages_shown_in_the_readme or test_find_a_time_offers or test_a_manager_sets_up_a_host"
+	tests/test_calendar_feed.py \
+	-k "test_the_pages_shown_in_the_readme or test_find_a_time_offers or test_a_manager_sets_up_a_host or as_the_readme_shows"
 mkdir -p docs/screenshots
 cp "$shots"/*.png docs/screenshots/
 ls -l docs/screenshots

@@ -167,6 +167,66 @@ IDEMPOTENCY_KEY = {
 }
 
 
+def _calendar_feed() -> dict:
+	"""A host's calendar feed: for calendar apps, with the secret in the path as the credential."""
+	validators = {
+		"ETag": {"schema": {"type": "string"}, "description": "Send it back in If-None-Match."},
+		"Last-Modified": {"schema": {"type": "string"}, "description": "Send it back in If-Modified-Since."},
+		"Cache-Control": {"schema": {"type": "string"}},
+	}
+	not_found = _error(404)
+	not_found["description"] = (
+		"No calendar feed at this address: the same for a wrong, revoked or replaced secret and for a "
+		"disabled host."
+	)
+	return {
+		"parameters": [
+			{
+				"name": "secret",
+				"in": "path",
+				"required": True,
+				"description": "The feed's secret, from the host's form (Calendar Feed > Turn On).",
+				"schema": {"type": "string"},
+			}
+		],
+		"get": {
+			"operationId": "getCalendarFeed",
+			"summary": "A host's appointments as an iCalendar feed to subscribe to",
+			"description": "From 30 days back to the booking horizon; cancelled ones stay listed, "
+			"STATUS:CANCELLED, for 14 days after they were cancelled. The secret is the credential: "
+			"no other is needed. HEAD works too.",
+			"security": [],
+			"parameters": [
+				{
+					"name": "If-None-Match",
+					"in": "header",
+					"required": False,
+					"description": "The ETag of the feed the client has: 304 while it is current.",
+					"schema": {"type": "string"},
+				},
+				{
+					"name": "If-Modified-Since",
+					"in": "header",
+					"required": False,
+					"description": "An HTTP date; used when If-None-Match is not sent.",
+					"schema": {"type": "string"},
+				},
+			],
+			"responses": {
+				**_responses(
+					{
+						"description": "The feed (RFC 5545)",
+						"headers": validators,
+						"content": {"text/calendar": {"schema": {"type": "string"}}},
+					},
+				),
+				"304": {"description": "Not modified since the ETag or date given", "headers": validators},
+				"404": not_found,
+			},
+		},
+	}
+
+
 def document() -> dict:
 	return {
 		"openapi": "3.1.0",
@@ -260,6 +320,7 @@ def document() -> dict:
 					),
 				}
 			},
+			"/api/crm/calendar/{secret}.ics": _calendar_feed(),
 			"/api/crm/openapi.json": {
 				"get": {
 					"operationId": "getOpenApi",

@@ -1,20 +1,31 @@
 # Copyright (c) 2026, crm_appointments developers
 # For license information, please see license.txt
 
-"""CRM Appointment Host: someone appointments are held by, their weekly hours and their time off."""
+"""CRM Appointment Host: someone appointments are held by, their weekly hours and their time off,
+and their private calendar feed (see calendar_feed.py).
+
+The feed's address is issued, replaced and revoked only by `issue_calendar_feed` and
+`revoke_calendar_feed`, by the host themself or a CRM Appointment Manager (or System Manager): a host
+who is a CRM Appointment User may read, not write, their host record, and the feed is theirs. The
+secret is returned once and only its hash is kept; a save never changes the feed's fields.
+"""
 
 import zoneinfo
 
 import frappe
 from frappe import _
 from frappe.model.document import Document
-from frappe.utils import get_datetime
+from frappe.utils import get_datetime, now_datetime
 
+from crm_appointments import calendar_feed
 from crm_appointments.availability import WEEKDAYS
+from crm_appointments.doctypes import HOST
 from crm_appointments.host_calendars import as_time
 from crm_appointments.install import ROLES
 
 MINUTES_A_DAY, MINUTES_A_WEEK = 1440, 10080
+FEED_FIELDS = ("calendar_feed_enabled", "calendar_feed_issued_on", "calendar_feed_hash")
+FEED_MANAGERS = ("CRM Appointment Manager", "System Manager")
 
 
 class CRMAppointmentHost(Document):
@@ -23,6 +34,7 @@ class CRMAppointmentHost(Document):
 		self.validate_time_zone()
 		self.validate_hours()
 		self.validate_time_off()
+		self.keep_calendar_feed()
 		self.weekly_summary = weekly_summary(self.working_hours)
 
 	def validate_user(self):
@@ -74,6 +86,68 @@ class CRMAppointmentHost(Document):
 		for row in self.time_off:
 			if get_datetime(row.to_datetime) <= get_datetime(row.from_datetime):
 				frappe.throw(_("Time off row {0}: To must be after From.").format(row.idx))
+
+	def keep_calendar_feed(self):
+		"""A save (the form, /api/resource, Data Import) leaves the feed as it was: its address changes
+		only through issue_calendar_feed and revoke_calendar_feed."""
+		before = None if self.is_new() else self.get_doc_before_save()
+		for fieldname in FEED_FIELDS:
+			self.set(fieldname, before.get(fieldname) if before else None)
+		if not self.calendar_feed_enabled:
+			self.calendar_feed_enabled = 0
+
+	@frappe.whitelist(methods=["POST"])
+	def issue_calendar_feed(self) -> dict:
+		"""Turn the feed on with a new secret address, or replace the address (the old one stops working
+		at once). Returns the address: the only time it is shown."""
+		stored = self.stored_for_calendar_feed()
+		secret = calendar_feed.new_secret()
+		self.db_set(
+			{
+				"calendar_feed_enabled": 1,
+				"calendar_feed_hash": calendar_feed.hash_secret(secret),
+				"calendar_feed_issued_on": now_datetime(),
+			}
+		)
+		# Shown after the name of who did it (the comment's owner).
+		self.add_comment(
+			"Info",
+			_("replaced the calendar feed's address; the old address no longer works.")
+			if stored.calendar_feed_enabled
+			else _("turned the calendar feed on."),
+		)
+		return {"url": calendar_feed.url(secret)}
+
+	@frappe.whitelist(methods=["POST"])
+	def revoke_calendar_feed(self):
+		"""Turn the feed off: its address answers 404 from now on."""
+		self.stored_for_calendar_feed()
+		self.db_set({"calendar_feed_enabled": 0, "calendar_feed_hash": None, "calendar_feed_issued_on": None})
+		self.add_comment("Info", _("turned the calendar feed off."))
+
+	def stored_for_calendar_feed(self):
+		"""The host as stored (locked), once the session user may manage its feed. Not this object's
+		values: a desk call sends the document from the browser, and the user in it could be anyone."""
+		stored = frappe.db.get_value(
+			HOST, self.name, ["user", "full_name", "calendar_feed_enabled"], as_dict=True, for_update=True
+		)
+		if not stored:
+			raise frappe.DoesNotExistError(_("{0} is not a host.").format(self.name))
+		if not may_manage_calendar_feed_of(stored.user):
+			frappe.throw(
+				_("Only {0} or a CRM Appointment Manager can turn this calendar feed on or off.").format(
+					frappe.bold(frappe.utils.escape_html(stored.full_name or stored.user))
+				),
+				frappe.PermissionError,
+				title=_("Not permitted"),
+			)
+		return stored
+
+
+def may_manage_calendar_feed_of(host_user: str, by: str | None = None) -> bool:
+	"""Whether `by` (the session user) may issue and revoke the feed of the host `host_user`."""
+	by = by or frappe.session.user
+	return by == host_user or bool(set(frappe.get_roles(by)) & set(FEED_MANAGERS))
 
 
 def weekly_summary(rows) -> str:
