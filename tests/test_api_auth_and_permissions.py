@@ -268,5 +268,6 @@ def test_the_openapi_document_is_served_without_credentials(api):
 		"/api/crm/appointment",
 		"/api/crm/appointment/{id}",
 		"/api/crm/slots",
+		"/api/crm/calendar/{secret}.ics",
 		"/api/crm/openapi.json",
 	}
