@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 import frappe
-from frappe.utils import get_url
 from icalendar import Calendar, Event, vCalAddress
 
 from crm_appointments.timezones import as_utc
@@ -32,8 +31,11 @@ _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def uid(appointment) -> str:
-	host = urlparse(get_url()).hostname or frappe.local.site
-	return f"{appointment.name}@{host}"
+	"""The same from any request or job: the site's configured host name, else the site's name (not
+	the request's Host, which differs between a guest's booking and the scheduler's reminders)."""
+	configured = frappe.local.conf.host_name or frappe.local.conf.hostname
+	host = urlparse(configured if "//" in configured else f"//{configured}").hostname if configured else None
+	return f"{appointment.name}@{host or frappe.local.site}"
 
 
 def _parameter(value) -> str:

@@ -96,6 +96,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		customer_skype: DF.Data | None
 		duration: DF.Int
 		host: DF.Link | None
+		manage_token_hash: DF.Data | None
 		party: DF.DynamicLink | None
 		scheduled_time: DF.Datetime
 		status: DF.Literal["Draft", "Scheduled", "Confirmed", "Completed", "Cancelled", "No Show"]
