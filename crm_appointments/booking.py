@@ -77,6 +77,7 @@ def book(
 		"duration": duration,
 		"manage_token_hash": token_hash(token),
 	}
+	frappe.get_doc(values).validate_customer_fields()
 	for host in by_preference(hosts_free_at(start, duration), start):
 		frappe.db.savepoint(SAVEPOINT)
 		try:

@@ -298,6 +298,15 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			self.status = workflow.label_of(workflow.DEFAULT)
 		self.status = workflow.label_of(self.status) or self.status
 
+	def validate_customer_fields(self):
+		"""The customer's own fields, normalised and checked on their own: self-service booking checks
+		them before it looks for a free host, so bad input is a 400 whatever the time asked for."""
+		self.normalise_fields()
+		self.validate_customer_name()
+		self.validate_customer_email()
+		self.validate_phone_number()
+		self.validate_single_line_fields()
+
 	def validate_customer_name(self):
 		if not self.customer_name:
 			self.throw_invalid("customer_name", _("Customer Name is required."))
