@@ -1,5 +1,8 @@
 """What the booking pages (www/book/index.py, www/book/manage.py) hand their templates: the settings
-they show, and the texts their script needs, translated here once."""
+they show, and the texts their script needs, translated here once.
+
+/book is the same for every visitor (the free times come from the script), so Frappe's page cache
+keeps it; saving the settings clears it (`clear_page_cache`). The manage page is never cached."""
 
 from frappe import _
 
@@ -11,10 +14,17 @@ from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appo
 )
 from crm_appointments.timezones import site_zone
 
+BOOK_PATH = "book"
+
+
+def clear_page_cache():
+	from frappe.website.utils import clear_cache
+
+	clear_cache(BOOK_PATH)
+
 
 def base_context(context):
 	settings = get_settings()
-	context.no_cache = 1
 	context.no_breadcrumbs = 1
 	context.show_sidebar = 0
 	context.enabled = bool(settings.enable_public_booking)

@@ -1,8 +1,7 @@
-"""/book: pick a free time and book it (contract.md, "The booking page")."""
+"""/book: pick a free time and book it (contract.md, "The booking page"). Kept in Frappe's page
+cache; saving the settings clears it (booking_page.clear_page_cache)."""
 
 from crm_appointments.booking_page import base_context
-
-no_cache = 1
 
 
 def get_context(context):

@@ -14,6 +14,7 @@ no_cache = 1
 
 def get_context(context):
 	base_context(context)
+	context.no_cache = 1
 	token = frappe.form_dict.get("token") or ""
 	doc = booking.find(token)
 	if doc is None:
