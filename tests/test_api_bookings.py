@@ -451,3 +451,71 @@ def test_with_two_hosts_two_of_the_racing_guests_get_the_slot_one_with_each(open
 		"CRM Appointment", filters={"customer_email": ("like", "pair%@example.org")}, pluck="host"
 	)
 	assert sorted(hosts) == sorted([USERS["user"], USERS["manager"]])
+
+
+# -- who may reach the routes ---------------------------------------------------------------------------
+
+
+def test_a_desk_user_narrowed_by_user_permissions_books_while_booking_is_off_and_sees_no_more(
+	committed, base, keys
+):
+	"""Booking while it is off is staff work (create permission); the answer is the booking's summary,
+	whatever the staff member may read afterwards."""
+	factories.host("manager", hours=[(d, "09:00", "12:00") for d in range(7)], time_zone="Europe/Berlin")
+	other = factories.commit(factories.make(status="draft"))
+	with (
+		factories.booking_settings(enable_public_booking=0, booking_duration=60),
+		factories.user_permission("user", other.name),
+	):
+		response = requests.post(
+			f"{base}/bookings",
+			json={
+				"customer_name": "Staff Booked",
+				"customer_email": "staff.booked@example.org",
+				"start": berlin(3, 9),
+			},
+			headers={"Authorization": f"Bearer {keys['user']}"},
+			timeout=30,
+		)
+		assert response.status_code == 200, response.text
+		assert list(response.json()) == BOOKING_KEYS
+		# The booking is not among what the narrowed user may read.
+		read = requests.get(
+			f"{base}/appointment/{response.json()['id']}",
+			headers={"Authorization": f"Bearer {keys['user']}"},
+			timeout=30,
+		)
+		assert read.status_code == 404
+
+
+def test_the_manage_token_hash_is_never_in_the_api_object(booked, base, keys):
+	name, _token = booked
+	obj = requests.get(
+		f"{base}/appointment/{name}", headers={"Authorization": f"Bearer {keys['manager']}"}, timeout=30
+	).json()
+	assert obj["id"] == name
+	assert not any("token" in key for key in obj)
+	listed = requests.get(
+		f"{base}/appointment", headers={"Authorization": f"Bearer {keys['manager']}"}, timeout=30
+	).json()
+	assert not any("token" in key for item in listed["data"] for key in item)
+
+
+def test_saving_the_settings_clears_the_cached_booking_page(committed, live_server):
+	from crm_appointments.doctypes import SETTINGS
+
+	page = requests.get(f"{live_server}/book", timeout=30)
+	assert page.status_code == 200
+	settings = frappe.get_single(SETTINGS)
+	title, enabled = settings.booking_page_title, settings.enable_public_booking
+	try:
+		settings.booking_page_title, settings.enable_public_booking = "Talk to us", 1
+		settings.save()
+		frappe.db.commit()
+		assert "Talk to us" in requests.get(f"{live_server}/book", timeout=30).text
+	finally:
+		settings.reload()
+		settings.booking_page_title, settings.enable_public_booking = title, enabled
+		settings.save()
+		frappe.db.commit()
+	assert "Talk to us" not in requests.get(f"{live_server}/book", timeout=30).text
