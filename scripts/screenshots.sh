@@ -2,6 +2,9 @@
 # The README's screenshots, taken from the real pages of this checkout by the browser tests that
 # visit them (tests/test_desk_browser.py::test_the_pages_shown_in_the_readme, and the Host form and
 # Find a time in tests/test_desk_hosts_browser.py), into docs/screenshots.
+#   bash scripts/screenshots.sh            the desk
+#   bash scripts/screenshots.sh --booking  the booking pages at phone and desktop width
+#                                          (tests/test_booking_browser.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -10,8 +13,13 @@ cd "$(dirname "$0")/.."
 shots="$(mktemp -d /tmp/crm-screenshots.XXXXXX)"
 trap 'rm -rf "$shots"' EXIT
 chown "$BENCH_USER" "$shots" 2>/dev/null || true
-CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_desk_browser.py tests/test_desk_hosts_browser.py \
-	-k "test_the_pages_shown_in_the_readme or test_find_a_time_offers or test_a_manager_sets_up_a_host"
+if [ "${1:-}" = --booking ]; then
+	CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_booking_browser.py \
+		-k "books_a_free_time or reschedules_through or booking_is_off"
+else
+	CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_desk_browser.py tests/test_desk_hosts_browser.py \
+		-k "test_the_pages_shown_in_the_readme or test_find_a_time_offers or test_a_manager_sets_up_a_host"
+fi
 mkdir -p docs/screenshots
 cp "$shots"/*.png docs/screenshots/
 ls -l docs/screenshots
