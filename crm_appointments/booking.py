@@ -109,7 +109,9 @@ def without_busy(calendar: availability.HostCalendar, held) -> availability.Host
 	busy = list(calendar.busy)
 	if held in busy:
 		busy.remove(held)
-	return availability.HostCalendar(calendar.host, calendar.zone, calendar.blocks, calendar.time_off, busy)
+	return availability.HostCalendar(
+		host=calendar.host, zone=calendar.zone, blocks=calendar.blocks, time_off=calendar.time_off, busy=busy
+	)
 
 
 def by_preference(hosts: list[str], start: datetime) -> list[str]:
