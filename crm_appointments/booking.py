@@ -7,7 +7,8 @@ The rules are here and in the CRM Appointment controller; the REST layer (api.py
   host's hours, outside their time off, past the minimum notice, within the horizon, on a step of the
   slot interval. Staff may book outside hours; self-service may not.
 - The host is one free at that start: the fewest live appointments that day (the site's day), ties to
-  the one booked least recently. The appointment is inserted through the ORM as the app (the guest
+  the one booked least recently. All the free hosts' rows are locked first (in name order), so racing
+  bookings queue on one lock instead of deadlocking across hosts. The appointment is inserted through the ORM as the app (the guest
   has no permissions), so the controller's overlap rule, under the host's lock, decides races; a host
   lost to a racing booking is a DoubleBookingError, and the next free host is tried.
 - Each booking gets a manage token: random, shown only in the customer's email, stored as a SHA-256
@@ -78,7 +79,12 @@ def book(
 		"manage_token_hash": token_hash(token),
 	}
 	frappe.get_doc(values).validate_customer_fields()
-	for host in by_preference(hosts_free_at(start, duration), start):
+	candidates = by_preference(hosts_free_at(start, duration), start)
+	# Every candidate's row, in name order, before any insert: a booking that loses one host keeps its
+	# lock while it tries the next, so bookings racing over several hosts would otherwise wait for each
+	# other in a circle (through the gap locks of the overlap rule's reads).
+	host_calendars.lock_hosts(candidates)
+	for host in candidates:
 		frappe.db.savepoint(SAVEPOINT)
 		try:
 			doc = frappe.get_doc({**values, "host": host}).insert(ignore_permissions=True)
@@ -203,6 +209,7 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 	free = hosts_free_at(start, doc.duration, ignore=doc)
 	ordered = [doc.host] if doc.host in free else []
 	ordered += by_preference([h for h in free if h != doc.host], start)
+	host_calendars.lock_hosts(ordered)  # as in `book`
 	name = doc.name
 	for host in ordered:
 		frappe.db.savepoint(SAVEPOINT)

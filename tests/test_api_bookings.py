@@ -436,12 +436,13 @@ def test_twenty_guests_racing_for_the_last_free_slot_exactly_one_gets_it(open_bo
 	assert frappe.db.count("CRM Appointment", {"customer_email": ("like", "racer%@example.org")}) == 1
 
 
-def test_with_two_hosts_two_of_the_racing_guests_get_the_slot_one_with_each(open_booking, base):
+@pytest.mark.parametrize("round", range(3))
+def test_with_two_hosts_two_of_the_racing_guests_get_the_slot_one_with_each(open_booking, base, round):
 	from tests.test_concurrency import at_once
 
 	factories.host("manager", hours=[(d, "09:00", "12:00") for d in range(7)], time_zone="Europe/Berlin")
 	frappe.db.commit()
-	start = berlin(9, 10)
+	start = berlin(9 + round, 10)
 
 	answers = at_once(10, lambda i: book(base, start=start, customer_email=f"pair{i}@example.org"))
 
@@ -519,3 +520,20 @@ def test_saving_the_settings_clears_the_cached_booking_page(committed, live_serv
 		settings.save()
 		frappe.db.commit()
 	assert "Talk to us" not in requests.get(f"{live_server}/book", timeout=30).text
+
+
+def test_two_guests_at_different_addresses_may_use_the_same_idempotency_key(open_booking, base):
+	starts = [s["start"] for s in slots_of(base, 10)]
+	headers = {"Idempotency-Key": "same-key-1"}
+	answers = [
+		guest().post(
+			f"{base}/bookings",
+			json={"customer_name": f"Guest {i}", "customer_email": f"samekey{i}@example.org", "start": start},
+			headers=headers,
+			timeout=30,
+		)
+		for i, start in enumerate(starts[:2])
+	]
+	assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+	assert answers[0].json()["id"] != answers[1].json()["id"]
+	assert "Idempotent-Replayed" not in answers[1].headers
