@@ -11,13 +11,13 @@ import frappe
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
-from crm_appointments import calendar_feed, slots
+from crm_appointments import booking, calendar_feed, slots
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	get_settings,
 )
 from crm_appointments.doctypes import APPOINTMENT
-from crm_appointments.rest import idempotency, listing, openapi, schema
+from crm_appointments.rest import idempotency, listing, openapi, rate_limits, schema
 from crm_appointments.rest.errors import ApiError
 from crm_appointments.rest.http import (
 	check_if_match,
@@ -45,6 +45,12 @@ def routes() -> list[Route]:
 		Route("/api/crm/slots", public=True, GET=list_slots),
 		# Public: the secret in the path is the credential (calendar apps send no other).
 		Route("/api/crm/calendar/<secret>.ics", public=True, GET=get_calendar_feed),
+		# Self-service booking: the public may book while public booking is on; a manage token is
+		# its own credential.
+		Route("/api/crm/bookings", public=True, POST=create_booking),
+		Route("/api/crm/bookings/<token>", public=True, GET=get_booking),
+		Route("/api/crm/bookings/<token>/cancel", public=True, POST=cancel_booking),
+		Route("/api/crm/bookings/<token>/reschedule", public=True, POST=reschedule_booking),
 		Route("/api/crm/openapi.json", public=True, GET=get_openapi_document),
 	]
 
@@ -68,13 +74,10 @@ def list_appointments():
 
 
 def list_slots():
-	"""Free times. Staff who may read appointments; guests only while public booking is on (else the
-	route is not there for them: 404)."""
-	if frappe.session.user == "Guest":
-		if not get_settings().enable_public_booking:
-			raise ApiError(404, "No such route.")
-	elif not frappe.has_permission(APPOINTMENT, "read"):
-		raise ApiError(403)
+	"""Free times. Staff who may read appointments; anyone while public booking is on (else a guest
+	gets 404: the route is not there for them)."""
+	open_to_public_or_staff("read")
+	rate_limits.limit_guest("slots")
 	params = schema.parse_slot_params(frappe.request.args)
 	if params.host and not slots.is_enabled_host(params.host):
 		raise ApiError(400, f"No enabled host with id {params.host}.", "host")
@@ -193,3 +196,83 @@ def load(id: str, for_update: bool = False):
 	if not doc.has_permission("read"):
 		raise not_found
 	return doc
+
+
+# -- self-service booking (contract.md: Bookings, Managing a booking); rules in booking.py -----------
+
+
+def open_to_public_or_staff(permission: str):
+	"""While public booking is on, anyone; otherwise staff with `permission` on appointments (a guest
+	gets 404, the route is not there for them; a signed-in user without it 403)."""
+	if get_settings().enable_public_booking:
+		return
+	if frappe.session.user == "Guest":
+		raise ApiError(404, "No such route.")
+	if not frappe.has_permission(APPOINTMENT, permission):
+		raise ApiError(403)
+
+
+def create_booking():
+	open_to_public_or_staff("create")
+	rate_limits.limit_guest("bookings")
+	no_query_parameters()
+	body = read_body()
+	values = schema.parse_body(body, schema.BOOKING_FIELDS)
+	key = frappe.get_request_header("Idempotency-Key")
+	claim = None
+	if key is not None:
+		claim, replay = idempotency.claim(key, idempotency.request_hash("POST", frappe.request.path, body))
+		if replay:
+			status, stored = replay
+			response = Response(stored, status=status, mimetype="application/json")
+			response.headers["Idempotent-Replayed"] = "true"
+			return response
+	try:
+		doc, _token = booking.book(**values)
+		response = json_response(schema.booking_from_doc(doc, controller.host_name(doc.host)))
+		if claim:
+			idempotency.finish(claim, response.status_code, response.get_data(as_text=True))
+		return response
+	except Exception:
+		if claim:
+			idempotency.release(claim)
+		raise
+
+
+def get_booking(token: str):
+	rate_limits.limit_guest("manage")
+	no_query_parameters()
+	return booking_response(managed(token))
+
+
+def cancel_booking(token: str):
+	rate_limits.limit_guest("manage")
+	no_query_parameters()
+	doc = managed(token, for_update=True)  # a wrong token is a 404 whatever the body
+	body = read_body() if frappe.request.content_length else {}  # the reason is optional: so is a body
+	values = schema.parse_body(body, schema.CANCEL_FIELDS)
+	return booking_response(booking.cancel(doc, values.get("reason")))
+
+
+def reschedule_booking(token: str):
+	rate_limits.limit_guest("manage")
+	no_query_parameters()
+	doc = managed(token, for_update=True)
+	values = schema.parse_body(read_body(), schema.RESCHEDULE_FIELDS)
+	return booking_response(booking.reschedule(doc, token, values["start"], values.get("time_zone")))
+
+
+def managed(token: str, for_update: bool = False):
+	"""The booking a manage token stands for; 404, the same whatever the reason, when none."""
+	if for_update:
+		frappe.db.commit()  # start the write's transaction at its locks (see `load`)
+	doc = booking.find(token, for_update=for_update)
+	if doc is None:
+		raise ApiError(404, "No booking has this link.", "token")
+	return doc
+
+
+def booking_response(doc):
+	return json_response(
+		schema.booking_from_doc(doc, controller.host_name(doc.host) if doc.host else None, True)
+	)

@@ -5,6 +5,7 @@ appointment so it shows in the appointment's timeline.
 """
 
 import json
+from zoneinfo import ZoneInfo
 
 import frappe
 from frappe.email.doctype.email_account.email_account import EmailAccount
@@ -19,6 +20,8 @@ from crm_appointments.timezones import site_zone
 
 REMINDER_TEMPLATE = "CRM Appointment Reminder"
 CANCELLATION_TEMPLATE = "CRM Appointment Cancelled"
+BOOKED_TEMPLATE = "CRM Appointment Booked"
+RESCHEDULED_TEMPLATE = "CRM Appointment Rescheduled"
 
 # Installed once; an admin may edit them freely, the app never writes them again.
 TEMPLATES = {
@@ -37,6 +40,26 @@ TEMPLATES = {
 			"Dear {{ customer_name }},\n\n"
 			"Your appointment on {{ start }} has been cancelled.\n\n"
 			"The attached update removes it from your calendar.\n"
+		),
+	},
+	# Self-service booking (booking.py). {{ manage_link }} is the customer's private link to move or
+	# cancel the booking: the only place it is ever shown.
+	BOOKED_TEMPLATE: {
+		"subject": "Booked: your appointment on {{ start }}",
+		"response": (
+			"Dear {{ customer_name }},\n\n"
+			"Your appointment on {{ start }} ({{ duration }} minutes, with {{ host_name }}) is booked.\n\n"
+			"The invitation is attached; add it to your calendar.\n\n"
+			"To reschedule or cancel, use this private link (do not share it):\n{{ manage_link }}\n"
+		),
+	},
+	RESCHEDULED_TEMPLATE: {
+		"subject": "Moved: your appointment is now on {{ start }}",
+		"response": (
+			"Dear {{ customer_name }},\n\n"
+			"Your appointment has moved to {{ start }} ({{ duration }} minutes, with {{ host_name }}).\n\n"
+			"The attached update moves it in your calendar.\n\n"
+			"To reschedule or cancel again, use your private link:\n{{ manage_link }}\n"
 		),
 	},
 }
@@ -71,10 +94,14 @@ def recipients(appointment) -> list[str]:
 	return unique
 
 
-def start_text(appointment) -> str:
-	"""The start in the site's time zone, with the zone named."""
+def start_text(appointment, time_zone: str | None = None) -> str:
+	"""The start in the site's time zone (or the one given), with the zone named."""
 	start = get_datetime(appointment.scheduled_time)
-	return f"{format_datetime(start, 'EEEE d MMMM yyyy, HH:mm')} ({site_zone().key})"
+	zone = site_zone()
+	if time_zone and time_zone != zone.key:
+		zone = ZoneInfo(time_zone)
+		start = start.replace(tzinfo=site_zone()).astimezone(zone).replace(tzinfo=None)
+	return f"{format_datetime(start, 'EEEE d MMMM yyyy, HH:mm')} ({zone.key})"
 
 
 def duration_text(minutes: int) -> str:
@@ -109,8 +136,17 @@ def why_not_sent(to: list[str]) -> str:
 	return frappe._("No default outgoing Email Account")
 
 
-def queue(appointment, to: list[str], subject: str, message: str, cancel: bool = False) -> str | None:
-	"""Queue one email (with the .ics) and record it on the appointment. Returns the Email Queue name."""
+def queue(
+	appointment,
+	to: list[str],
+	subject: str,
+	message: str,
+	cancel: bool = False,
+	organizer: str | None = None,
+	recorded: str | None = None,
+) -> str | None:
+	"""Queue one email (with the .ics) and record it on the appointment (`recorded`: what the timeline
+	shows instead of the message, when that holds a secret). Returns the Email Queue name."""
 	if not to:
 		return None
 	if not EmailAccount.find_default_outgoing():
@@ -127,13 +163,15 @@ def queue(appointment, to: list[str], subject: str, message: str, cancel: bool =
 			"communication_medium": "Email",
 			"sent_or_received": "Sent",
 			"subject": subject,
-			"content": message,
+			"content": message if recorded is None else recorded,
 			"recipients": ", ".join(to),
 			"reference_doctype": appointment.doctype,
 			"reference_name": appointment.name,
 		}
 	).insert(ignore_permissions=True)
-	organizer = frappe.db.get_value("User", appointment.owner, "email") or "appointments@localhost"
+	organizer = (
+		organizer or frappe.db.get_value("User", appointment.owner, "email") or "appointments@localhost"
+	)
 	email = frappe.sendmail(
 		recipients=to,
 		subject=subject,
@@ -166,3 +204,38 @@ def send_cancellation(appointment) -> str | None:
 		return None
 	subject, message = render(settings.cancellation_template or CANCELLATION_TEMPLATE, appointment)
 	return queue(appointment, recipients(appointment), subject, message, cancel=True)
+
+
+# -- self-service booking -----------------------------------------------------------------------------
+
+
+def send_booking_confirmation(appointment, manage_link: str, time_zone: str | None = None) -> str | None:
+	"""To the customer only (the mail carries their private manage link), with the invitation."""
+	return _send_to_customer(BOOKED_TEMPLATE, appointment, manage_link, time_zone)
+
+
+def send_booking_update(appointment, manage_link: str, time_zone: str | None = None) -> str | None:
+	"""The customer moved their booking: the updated invitation (same UID, higher SEQUENCE)."""
+	return _send_to_customer(RESCHEDULED_TEMPLATE, appointment, manage_link, time_zone)
+
+
+def _send_to_customer(template: str, appointment, manage_link: str, time_zone: str | None) -> str | None:
+	from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import host_name
+
+	host = appointment.host
+	subject, message = render(
+		template,
+		appointment,
+		start=start_text(appointment, time_zone),
+		host_name=host_name(host) if host else "",
+		manage_link=manage_link,
+	)
+	# Plain-text templates are escaped whole; the link (the app's own URL) is made clickable.
+	# The timeline's copy leaves the link out: it is the customer's alone.
+	escaped = frappe.utils.escape_html(manage_link)
+	recorded = message.replace(escaped, frappe._("[the customer's private manage link]"))
+	message = message.replace(escaped, f'<a href="{escaped}">{escaped}</a>')
+	organizer = (frappe.db.get_value("User", host, "email") if host else None) or None
+	return queue(
+		appointment, [appointment.customer_email], subject, message, organizer=organizer, recorded=recorded
+	)

@@ -34,6 +34,19 @@ class DoubleBookingError(AppointmentError):
 	http_status_code = 409
 
 
+class SlotNotFreeError(AppointmentError):
+	"""Self-service booking: the start asked for is not a free slot (taken, outside hours, too soon, too
+	far ahead)."""
+
+	http_status_code = 409
+
+
+class BookingClosedError(AppointmentError):
+	"""Self-service: the booking can no longer be changed (it is final, or its start has passed)."""
+
+	http_status_code = 409
+
+
 def throw(exc_class: type[AppointmentError], message: str, fieldname: str | None = None, title=None):
 	"""frappe.throw (so the desk shows the message) with the field at fault attached."""
 	try:

@@ -19,6 +19,9 @@ before_request = [
 ]
 after_request = ["crm_appointments.rest.lifecycle.normalise_error_response"]
 
+# The self-service booking pages: /book (www/book/index) and the manage link /book/manage/<token>.
+website_route_rules = [{"from_route": "/book/manage/<token>", "to_route": "book/manage"}]
+
 # The status workflow and the party DocTypes, for the desk scripts.
 boot_session = "crm_appointments.boot.boot_session"
 

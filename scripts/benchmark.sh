@@ -2,6 +2,7 @@
 # The REST API benchmark (benchmarks/api_benchmark.py) on the test site of the bench.
 #   bash scripts/benchmark.sh [requests per endpoint]
 #   bash scripts/benchmark.sh --reminders      the reminder job at 100,000 rows
+#   bash scripts/benchmark.sh --booking [N]    a guest's booking end to end, and GET /book
 #   bash scripts/benchmark.sh --scale [--rows N --requests N --concurrency N --memory-requests N
 #                                     --deep-requests N]
 #                                              the API at 1,000,000 rows beside /api/resource
@@ -20,6 +21,7 @@ case "${1:-}" in
 --reminders) script=reminder_benchmark.py; shift ;;
 --scale) script=scale_benchmark.py; shift ;;
 --feed) script=calendar_feed_benchmark.py; shift ;;
+--booking) script=booking_benchmark.py; shift ;;
 *) script=api_benchmark.py ;;
 esac
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1 \

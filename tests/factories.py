@@ -190,3 +190,26 @@ def host(kind_or_user: str = "user", hours=EVERY_DAY_ALL_DAY, time_zone=None, ti
 		}
 	)
 	return doc.insert(ignore_permissions=True)
+
+
+@contextmanager
+def booking_settings(**values):
+	"""CRM Appointment Settings with these values, committed (servers read them), put back after."""
+	settings = "CRM Appointment Settings"
+	before = {field: frappe.db.get_single_value(settings, field) for field in values}
+	from crm_appointments.booking_page import clear_page_cache
+
+	for field, value in values.items():
+		frappe.db.set_single_value(settings, field, value)
+	frappe.clear_document_cache(settings, settings)
+	clear_page_cache()  # as saving the settings does
+	frappe.db.commit()
+	try:
+		yield
+	finally:
+		frappe.db.rollback()
+		for field, value in before.items():
+			frappe.db.set_single_value(settings, field, value)
+		frappe.clear_document_cache(settings, settings)
+		clear_page_cache()
+		frappe.db.commit()

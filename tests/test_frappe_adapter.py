@@ -86,3 +86,20 @@ def test_frappe_still_locks_a_saved_documents_row_in_check_if_latest_before_any_
 	assert "for_update=True" in inspect.getsource(Document.load_doc_before_save)
 	insert = inspect.getsource(Document.insert)
 	assert insert.index("self.check_if_latest()") < insert.index("self.run_before_save_methods()")
+
+
+def test_rate_limit_seconds_left_reads_the_counter_frappes_rate_limit_keeps():
+	from frappe.rate_limiter import rate_limit
+
+	request = getattr(frappe.local, "request", None)
+	form_dict, request_ip = frappe.local.form_dict, frappe.local.request_ip
+	frappe.local.request = Request(EnvironBuilder(method="POST", path="/api/crm/bookings").get_environ())
+	frappe.local.form_dict = frappe._dict(scope=frappe.generate_hash(length=12))
+	frappe.local.request_ip = "10.250.0.1"
+	try:
+		assert frappe_adapter.rate_limit_seconds_left("scope") is None  # no counter yet
+		rate_limit(key="scope", limit=5, seconds=300)(lambda: None)()
+		left = frappe_adapter.rate_limit_seconds_left("scope")
+		assert left is not None and 290 <= left <= 300
+	finally:
+		frappe.local.request, frappe.local.form_dict, frappe.local.request_ip = request, form_dict, request_ip

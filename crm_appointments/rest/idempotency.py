@@ -26,6 +26,13 @@ def _row_name(user: str, key: str) -> str:
 	return hashlib.sha256(f"{user}\0{key}".encode()).hexdigest()
 
 
+def _owner_of_keys() -> str:
+	"""Whose keys these are: the user's; a guest's (self-service booking) are their client address's,
+	so two visitors who pick the same key do not replay each other's answers."""
+	user = frappe.session.user
+	return f"{user}@{frappe.local.request_ip}" if user == "Guest" else user
+
+
 def request_hash(method: str, path: str, body) -> str:
 	return hashlib.sha256(json.dumps([method, path, body], sort_keys=True).encode()).hexdigest()
 
@@ -35,7 +42,7 @@ def claim(key: str, fingerprint: str):
 	to replay the first response."""
 	if not key.strip() or len(key) > MAX_KEY_LENGTH:
 		raise ApiError(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", "Idempotency-Key")
-	name = _row_name(frappe.session.user, key)
+	name = _row_name(_owner_of_keys(), key)
 	now = now_datetime()
 	user = frappe.session.user
 	row = {"name": name, "creation": now, "modified": now, "owner": user, "modified_by": user}

@@ -304,23 +304,27 @@ def document() -> dict:
 					"summary": "Free times at which at least one enabled host can be booked",
 					"description": "Staff who may read appointments; guests too while public booking is "
 					"enabled in the settings (otherwise a guest gets 404).",
-					"security": [{}, {"secretKey": []}, {"frappeToken": []}, {"session": []}],
+					"x-guest-allowed": True,
+					"security": GUEST_OK,
 					"parameters": [
 						{**_query_param(p), "required": p.name in ("start", "end")}
 						for p in schema.SLOT_PARAMS
 					],
-					"responses": _responses(
-						{
-							"description": "Free slots, earliest first",
-							"content": {JSON: {"schema": {"$ref": "#/components/schemas/SlotList"}}},
-						},
-						400,
-						403,
-						404,
+					"responses": _rate_limited(
+						_responses(
+							{
+								"description": "Free slots, earliest first",
+								"content": {JSON: {"schema": {"$ref": "#/components/schemas/SlotList"}}},
+							},
+							400,
+							403,
+							404,
+						)
 					),
 				}
 			},
 			"/api/crm/calendar/{secret}.ics": _calendar_feed(),
+			**booking_paths(),
 			"/api/crm/openapi.json": {
 				"get": {
 					"operationId": "getOpenApi",
@@ -386,6 +390,7 @@ def document() -> dict:
 					"required": ["data", "time_zone"],
 					"additionalProperties": False,
 				},
+				**booking_schemas(),
 				"Deleted": {
 					"type": "object",
 					"properties": {"id": {"type": "string"}, "deleted": {"const": True}},
@@ -410,5 +415,136 @@ def document() -> dict:
 					"additionalProperties": False,
 				},
 			},
+		},
+	}
+
+
+# -- self-service booking (contract.md: Bookings, Managing a booking) ---------------------------------
+
+# Operations a guest may call carry an empty security requirement (no credentials) and say so.
+GUEST_OK = [{}, {"secretKey": []}, {"frappeToken": []}, {"session": []}]
+TOKEN_PARAM = {
+	"name": "token",
+	"in": "path",
+	"required": True,
+	"description": "The manage token from the booking's confirmation email (it is the credential).",
+	"schema": {"type": "string", "minLength": 1},
+}
+
+
+def _ref(name: str) -> dict:
+	return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _rate_limited(responses: dict) -> dict:
+	responses["429"] = {
+		**responses["429"],
+		"description": "Too many requests from this client address (guests only).",
+		"headers": {
+			"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds until the limit resets."}
+		},
+	}
+	return responses
+
+
+def _plain_body(fields, required: bool = True) -> dict:
+	properties = {}
+	for field in fields:
+		out = _field_schema(field, nullable=not field.required)
+		if field.name == schema.HONEYPOT:
+			out = {"type": ["string", "null"], "maxLength": 0, "description": field.description}
+		properties[field.name] = out
+	body = {"type": "object", "properties": properties, "additionalProperties": False}
+	if any(f.required for f in fields):
+		body["required"] = [f.name for f in fields if f.required]
+	return body
+
+
+def booking_paths() -> dict:
+	def booking_ok(description: str, name: str) -> dict:
+		return {"description": description, "content": {JSON: {"schema": _ref(name)}}}
+
+	return {
+		"/api/crm/bookings": {
+			"post": {
+				"operationId": "createBooking",
+				"summary": "Book a free slot (guests allowed while public booking is on)",
+				"description": "Guests may call this while public booking is enabled in the settings "
+				"(otherwise a guest gets 404); staff who may create appointments always. The start must "
+				"be one GET /api/crm/slots offers; a free host is chosen. The customer is emailed the "
+				"invitation and a private manage link. Guests are rate-limited per client address.",
+				"x-guest-allowed": True,
+				"security": GUEST_OK,
+				"parameters": [IDEMPOTENCY_KEY],
+				"requestBody": {"required": True, "content": {JSON: {"schema": _ref("BookingCreate")}}},
+				"responses": _rate_limited(
+					_responses(booking_ok("The booking", "Booking"), 400, 403, 404, 409, 413)
+				),
+			}
+		},
+		"/api/crm/bookings/{token}": {
+			"parameters": [TOKEN_PARAM],
+			"get": {
+				"operationId": "getBooking",
+				"summary": "The booking a manage token stands for",
+				"description": "Anyone with the token. An unknown token is a 404, whatever the reason.",
+				"x-guest-allowed": True,
+				"security": GUEST_OK,
+				"responses": _rate_limited(_responses(booking_ok("The booking", "ManagedBooking"), 404)),
+			},
+		},
+		"/api/crm/bookings/{token}/cancel": {
+			"parameters": [TOKEN_PARAM],
+			"post": {
+				"operationId": "cancelBooking",
+				"summary": "Cancel the booking (while it is live and has not started; else 409)",
+				"x-guest-allowed": True,
+				"security": GUEST_OK,
+				"requestBody": {"required": False, "content": {JSON: {"schema": _ref("BookingCancel")}}},
+				"responses": _rate_limited(
+					_responses(booking_ok("The cancelled booking", "ManagedBooking"), 404, 409, 413)
+				),
+			},
+		},
+		"/api/crm/bookings/{token}/reschedule": {
+			"parameters": [TOKEN_PARAM],
+			"post": {
+				"operationId": "rescheduleBooking",
+				"summary": "Move the booking to another free slot (while live and not started; else 409)",
+				"x-guest-allowed": True,
+				"security": GUEST_OK,
+				"requestBody": {"required": True, "content": {JSON: {"schema": _ref("BookingReschedule")}}},
+				"responses": _rate_limited(
+					_responses(booking_ok("The moved booking", "ManagedBooking"), 404, 409, 413)
+				),
+			},
+		},
+	}
+
+
+def booking_schemas() -> dict:
+	booking = {
+		"id": {"type": "string", "pattern": "^appointment_[a-z0-9]{12,}$"},
+		"status": STATUS,
+		"scheduled_time": {"type": "string", "format": "date-time"},
+		"duration": {"type": "integer"},
+		"host_name": {"type": ["string", "null"], "description": "Who the customer meets."},
+	}
+	managed = {**booking, "customer_name": {"type": "string"}}
+	return {
+		"BookingCreate": _plain_body(schema.BOOKING_FIELDS),
+		"BookingReschedule": _plain_body(schema.RESCHEDULE_FIELDS),
+		"BookingCancel": _plain_body(schema.CANCEL_FIELDS),
+		"Booking": {
+			"type": "object",
+			"properties": booking,
+			"required": list(booking),
+			"additionalProperties": False,
+		},
+		"ManagedBooking": {
+			"type": "object",
+			"properties": managed,
+			"required": list(managed),
+			"additionalProperties": False,
 		},
 	}

@@ -414,3 +414,93 @@ def available_zones() -> frozenset:
 def utc_z(moment: datetime) -> str:
 	"""An aware datetime as ISO 8601 UTC with Z."""
 	return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- self-service booking -----------------------------------------------------------------------
+
+# The booking page's hidden field: people leave it empty, form-filling bots do not.
+HONEYPOT = "website"
+START = ApiField(
+	"start",
+	required=True,
+	format="date-time",
+	pattern=YEAR_PATTERN,
+	description="A start offered by GET /api/crm/slots (ISO 8601 with Z or an offset). Anything else, "
+	"or a slot taken meanwhile, is a 409 naming start.",
+)
+CUSTOMER_TIME_ZONE = ApiField(
+	"time_zone",
+	max_length=64,
+	description="The IANA time zone the customer reads times in (the emails use it); default the site's.",
+)
+BOOKING_FIELDS = (
+	FIELDS_BY_NAME["customer_name"],
+	FIELDS_BY_NAME["customer_email"],
+	START,
+	FIELDS_BY_NAME["customer_phone_number"],
+	FIELDS_BY_NAME["customer_details"],
+	CUSTOMER_TIME_ZONE,
+	ApiField(
+		HONEYPOT,
+		max_length=0,
+		description="Leave out or empty. The booking page's hidden field: a request that fills it is refused.",
+	),
+)
+RESCHEDULE_FIELDS = (START, CUSTOMER_TIME_ZONE)
+CANCEL_FIELDS = (
+	ApiField(
+		"reason",
+		max_length=controller.MAX_REASON_LENGTH,
+		description="Why (optional); kept in the appointment's timeline.",
+	),
+)
+
+
+def parse_body(body, fields: tuple[ApiField, ...]) -> dict:
+	"""A body of plain string fields: unknown ones, missing required ones, wrong types and over-long
+	values are a 400 naming them; `null` is the same as leaving a field out. Date-times come back aware
+	(UTC), time zones checked."""
+	if not isinstance(body, dict):
+		raise ApiError(400, "The request body must be a JSON object.")
+	by_name = {f.name: f for f in fields}
+	for name in body:
+		if name not in by_name:
+			raise ApiError(400, f"Unknown field: {name}.", name)
+	if body.get(HONEYPOT):
+		raise ApiError(400, "The request was refused.")
+	values = {}
+	for field in fields:
+		value = body.get(field.name)
+		if value is None:
+			if field.required:
+				raise ApiError(400, f"Missing required field: {field.name}.", field.name)
+			continue
+		if not isinstance(value, str):
+			raise ApiError(400, f"{field.name} must be a string.", field.name)
+		if field.max_length is not None and len(value) > field.max_length:
+			raise ApiError(
+				400,
+				f"{field.name} may be at most {field.max_length} characters long (it has {len(value)}).",
+				field.name,
+			)
+		if field.format == "date-time":
+			value = as_utc(parse_datetime(value, field.name))
+		elif field.name == "time_zone" and value not in available_zones():
+			raise ApiError(400, "time_zone must be an IANA time zone, like Europe/Berlin.", "time_zone")
+		values[field.name] = value
+	values.pop(HONEYPOT, None)
+	return values
+
+
+def booking_from_doc(doc, host_name: str | None, with_customer: bool = False) -> dict:
+	"""What a booking's customer is shown of it: never who else is booked, nor the host's id."""
+	obj = {
+		"id": doc.name,
+		"status": workflow.value_of(doc.status),
+		"scheduled_time": to_utc(doc.scheduled_time),
+		"duration": doc.duration,
+		"host_name": host_name,
+	}
+	if with_customer:
+		obj["customer_name"] = doc.customer_name
+	return obj

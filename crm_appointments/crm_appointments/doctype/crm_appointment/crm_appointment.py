@@ -96,6 +96,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		customer_skype: DF.Data | None
 		duration: DF.Int
 		host: DF.Link | None
+		manage_token_hash: DF.Data | None
 		party: DF.DynamicLink | None
 		scheduled_time: DF.Datetime
 		status: DF.Literal["Draft", "Scheduled", "Confirmed", "Completed", "Cancelled", "No Show"]
@@ -296,6 +297,15 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		if self.status in (None, ""):
 			self.status = workflow.label_of(workflow.DEFAULT)
 		self.status = workflow.label_of(self.status) or self.status
+
+	def validate_customer_fields(self):
+		"""The customer's own fields, normalised and checked on their own: self-service booking checks
+		them before it looks for a free host, so bad input is a 400 whatever the time asked for."""
+		self.normalise_fields()
+		self.validate_customer_name()
+		self.validate_customer_email()
+		self.validate_phone_number()
+		self.validate_single_line_fields()
 
 	def validate_customer_name(self):
 		if not self.customer_name:

@@ -32,6 +32,11 @@ class CRMAppointmentSettings(Document):
 			)
 		self.validate_booking()
 
+	def on_update(self):
+		from crm_appointments.booking_page import clear_page_cache
+
+		clear_page_cache()  # /book shows the title, the intro and whether booking is on
+
 	def validate_booking(self):
 		for fieldname in ("booking_duration", "slot_interval"):
 			value = self.get(fieldname) or 0

@@ -1,0 +1,227 @@
+"""Self-service booking: a customer books a free slot, and later moves or cancels it through a
+private link (contract.md, "Bookings" and "Managing a booking").
+
+The rules are here and in the CRM Appointment controller; the REST layer (api.py) only translates.
+
+- A booking's start must be a slot the slot arithmetic offers at that moment (slots.py): inside a
+  host's hours, outside their time off, past the minimum notice, within the horizon, on a step of the
+  slot interval. Staff may book outside hours; self-service may not.
+- The host is one free at that start: the fewest live appointments that day (the site's day), ties to
+  the one booked least recently. All the free hosts' rows are locked first (in name order), so racing
+  bookings queue on one lock instead of deadlocking across hosts. The appointment is inserted through the ORM as the app (the guest
+  has no permissions), so the controller's overlap rule, under the host's lock, decides races; a host
+  lost to a racing booking is a DoubleBookingError, and the next free host is tried.
+- Each booking gets a manage token: random, shown only in the customer's email, stored as a SHA-256
+  hash. Cancel and reschedule need the appointment live and its start ahead.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import get_url, now_datetime
+
+from crm_appointments import appointment_mail, availability, host_calendars, slots
+from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
+from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	booking_duration,
+	get_settings,
+)
+from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.exceptions import BookingClosedError, DoubleBookingError, SlotNotFreeError, throw
+
+TOKEN_BYTES = 32  # secrets.token_urlsafe: 43 characters of [A-Za-z0-9_-]
+MAX_TOKEN_LENGTH = 100
+MANAGE_PATH = "/book/manage/"
+SAVEPOINT = "crm_booking"
+ONE_SECOND = timedelta(seconds=1)
+
+
+def new_token() -> str:
+	return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+	return hashlib.sha256(token.encode()).hexdigest()
+
+
+def manage_url(token: str) -> str:
+	return get_url(MANAGE_PATH + token)
+
+
+# -- booking ------------------------------------------------------------------------------------------
+
+
+def book(
+	start: datetime,
+	customer_name: str,
+	customer_email: str,
+	customer_phone_number: str | None = None,
+	customer_details: str | None = None,
+	time_zone: str | None = None,
+):
+	"""Book `start` (aware) with a free host; returns (appointment, manage token). A start that is not
+	a free slot, or lost to a racing booking on every free host, is a SlotNotFreeError."""
+	duration = booking_duration()
+	token = new_token()
+	values = {
+		"doctype": APPOINTMENT,
+		"customer_name": customer_name,
+		"customer_email": customer_email,
+		"customer_phone_number": customer_phone_number,
+		"customer_details": customer_details,
+		"scheduled_time": host_calendars.to_site(start),
+		"status": workflow.label_of("scheduled"),
+		"duration": duration,
+		"manage_token_hash": token_hash(token),
+	}
+	frappe.get_doc(values).validate_customer_fields()
+	candidates = by_preference(hosts_free_at(start, duration), start)
+	# Every candidate's row, in name order, before any insert: a booking that loses one host keeps its
+	# lock while it tries the next, so bookings racing over several hosts would otherwise wait for each
+	# other in a circle (through the gap locks of the overlap rule's reads).
+	host_calendars.lock_hosts(candidates)
+	for host in candidates:
+		frappe.db.savepoint(SAVEPOINT)
+		try:
+			doc = frappe.get_doc({**values, "host": host}).insert(ignore_permissions=True)
+		except DoubleBookingError:
+			# Another booking took this host meanwhile (the controller saw it under the host's lock).
+			frappe.db.rollback(save_point=SAVEPOINT)
+			frappe.clear_messages()
+			continue
+		appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
+		return doc, token
+	not_free()
+
+
+def hosts_free_at(start: datetime, duration: int, ignore=None) -> list[str]:
+	"""The enabled hosts free for `duration` minutes from `start`, at a start the slots offer now.
+	`ignore`: an appointment whose own time does not count (the one being rescheduled)."""
+	query = slots.query_for(start, start + ONE_SECOND, duration)
+	if not query.earliest <= start <= query.latest:
+		return []
+	calendars = host_calendars.calendars(None, start, start + ONE_SECOND, query.buffer)
+	if ignore is not None and ignore.host and ignore.is_live():
+		own = ignore.held_interval()
+		calendars = [without_busy(c, own) if c.host == ignore.host else c for c in calendars]
+	return availability.free_hosts(calendars, start, query)
+
+
+def without_busy(calendar: availability.HostCalendar, held) -> availability.HostCalendar:
+	busy = list(calendar.busy)
+	if held in busy:
+		busy.remove(held)
+	return availability.HostCalendar(
+		host=calendar.host, zone=calendar.zone, blocks=calendar.blocks, time_off=calendar.time_off, busy=busy
+	)
+
+
+def by_preference(hosts: list[str], start: datetime) -> list[str]:
+	"""Fewest live appointments on the start's day (the site's calendar day) first; then the one
+	whose latest booking is oldest (never booked: first); then by id, so the order is stable."""
+	if not hosts:
+		return []
+	day = host_calendars.to_site(start).date()
+	counts = dict(
+		frappe.db.sql(
+			f"""select host, count(*) from `tab{APPOINTMENT}`
+			where host in %(hosts)s and status in %(live)s
+			and scheduled_time >= %(day)s and scheduled_time < %(next)s group by host""",
+			{
+				"hosts": hosts,
+				"live": host_calendars.LIVE_LABELS,
+				"day": day,
+				"next": day + timedelta(days=1),
+			},
+		)
+	)
+	latest = dict(
+		frappe.db.sql(
+			f"select host, max(creation) from `tab{APPOINTMENT}` where host in %(hosts)s group by host",
+			{"hosts": hosts},
+		)
+	)
+	return sorted(hosts, key=lambda h: (counts.get(h, 0), latest.get(h) or datetime.min, h))
+
+
+def not_free():
+	throw(
+		SlotNotFreeError,
+		_("This time is no longer free. Please choose another."),
+		fieldname="start",
+		title=_("Not free"),
+	)
+
+
+# -- managing a booking ----------------------------------------------------------------------------
+
+
+def find(token: str, for_update: bool = False):
+	"""The appointment the token manages, or None (whatever the reason)."""
+	if not token or len(token) > MAX_TOKEN_LENGTH:
+		return None
+	name = frappe.db.get_value(APPOINTMENT, {"manage_token_hash": token_hash(token)}, "name")
+	if not name:
+		return None
+	return controller.get_for_update(name) if for_update else frappe.get_doc(APPOINTMENT, name)
+
+
+def is_changeable(doc) -> bool:
+	return doc.is_live() and frappe.utils.get_datetime(doc.scheduled_time) > now_datetime()
+
+
+def ensure_changeable(doc):
+	if not doc.is_live():
+		message = _("This appointment is {0}, so it can no longer be changed here.").format(
+			_(doc.status).lower()
+		)
+	elif not is_changeable(doc):
+		message = _("This appointment has already started, so it can no longer be changed here.")
+	else:
+		return
+	throw(BookingClosedError, message, title=_("Cannot change"))
+
+
+def cancel(doc, reason: str | None = None):
+	"""Cancel a live, future booking; the reason goes to the timeline (the controller's move_to), the
+	cancellation email goes out as for any cancellation."""
+	ensure_changeable(doc)
+	doc.flags.ignore_permissions = True
+	doc.move_to(workflow.label_of("cancelled"), reason)
+	return doc
+
+
+def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
+	"""Move a live, future booking to another free slot (its own length). Its host keeps it when free
+	then; otherwise another free host takes it. A confirmed booking goes back to scheduled."""
+	ensure_changeable(doc)
+	if not get_settings().enable_public_booking:
+		throw(
+			SlotNotFreeError,
+			_("Online booking is closed, so the appointment cannot be moved here. Please contact us."),
+			fieldname="start",
+			title=_("Booking closed"),
+		)
+	free = hosts_free_at(start, doc.duration, ignore=doc)
+	ordered = [doc.host] if doc.host in free else []
+	ordered += by_preference([h for h in free if h != doc.host], start)
+	host_calendars.lock_hosts(ordered)  # as in `book`
+	name = doc.name
+	for host in ordered:
+		frappe.db.savepoint(SAVEPOINT)
+		try:
+			doc = controller.get_for_update(name)
+			doc.flags.ignore_permissions = True
+			doc.host = host
+			doc.reschedule(str(host_calendars.to_site(start)))  # whitelisted: typed str
+		except DoubleBookingError:
+			frappe.db.rollback(save_point=SAVEPOINT)
+			frappe.clear_messages()
+			continue
+		appointment_mail.send_booking_update(doc, manage_url(token), time_zone)
+		return doc
+	not_free()

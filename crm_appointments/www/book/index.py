@@ -1,0 +1,9 @@
+"""/book: pick a free time and book it (contract.md, "The booking page"). Kept in Frappe's page
+cache; saving the settings clears it (booking_page.clear_page_cache)."""
+
+from crm_appointments.booking_page import base_context
+
+
+def get_context(context):
+	base_context(context)
+	context.title = context.page_title

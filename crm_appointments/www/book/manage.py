@@ -1,0 +1,33 @@
+"""/book/manage/<token>: the customer's booking, to reschedule or cancel (the token is the credential;
+an unknown one is the site's 404 page, whatever the reason)."""
+
+import frappe
+from frappe import _
+
+from crm_appointments import booking
+from crm_appointments.booking_page import base_context
+from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import host_name
+from crm_appointments.rest.schema import to_utc
+
+no_cache = 1
+
+
+def get_context(context):
+	base_context(context)
+	context.no_cache = 1
+	token = frappe.form_dict.get("token") or ""
+	doc = booking.find(token)
+	if doc is None:
+		raise frappe.PageDoesNotExistError
+	context.title = _("Your appointment")
+	context.token = token
+	context.booking = frappe._dict(
+		id=doc.name,
+		status=_(doc.status),
+		start=to_utc(doc.scheduled_time),
+		duration=doc.duration,
+		host_name=host_name(doc.host) if doc.host else "",
+		customer_name=doc.customer_name,
+		changeable=booking.is_changeable(doc),
+		can_move=booking.is_changeable(doc) and context.enabled,
+	)
