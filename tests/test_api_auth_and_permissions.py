@@ -269,5 +269,9 @@ def test_the_openapi_document_is_served_without_credentials(api):
 		"/api/crm/appointment/{id}",
 		"/api/crm/slots",
 		"/api/crm/calendar/{secret}.ics",
+		"/api/crm/bookings",
+		"/api/crm/bookings/{token}",
+		"/api/crm/bookings/{token}/cancel",
+		"/api/crm/bookings/{token}/reschedule",
 		"/api/crm/openapi.json",
 	}
