@@ -1,8 +1,19 @@
 """Hosts and their live appointments, read from the database into availability's HostCalendar.
 
 Appointments are stored with naive datetimes in the site's time zone (Frappe's way); everything
-handed to availability is aware UTC. Reads that decide a booking (the overlap rule) lock: see
-`lock_hosts` and `busy_intervals(..., locking=True)`.
+handed to availability is aware UTC.
+
+The overlap rule's reads, and why they are made the way they are:
+- Every save that may give a host time takes the host's row first (`lock_hosts`), so two saves for
+  one host run one after the other; saves for different hosts do not wait for each other.
+- The second of two such saves must see what the first committed. Under InnoDB's repeatable read a
+  plain read shows the transaction's snapshot, which may be older than that commit; a locking read
+  over the (host, scheduled_time) range would show it, but also takes gap locks at the ends of the
+  range, which reach into the neighbouring host's part of the index: two hosts with nothing booked
+  past the range (new hosts) then lock the same gap, both insert into it and deadlock. So
+  `busy_intervals(..., locking=True)` finds the candidates on a connection of its own (what is
+  committed now) and in this transaction (its own unsaved changes), and reads those rows by name
+  with a locking read, which locks just the rows, no gaps.
 """
 
 from datetime import datetime, time, timedelta
@@ -63,35 +74,70 @@ def lock_hosts(hosts) -> None:
 		)
 
 
+# The live appointments of some hosts that start in a range (the parameters of busy_intervals).
+IN_RANGE = """host in %(hosts)s and status in %(live)s and scheduled_time >= %(lowest)s
+	and scheduled_time < %(highest)s and name != %(exclude)s"""
+
+
 def busy_intervals(
 	hosts: list[str], since: datetime, until: datetime, buffer: int, exclude: str | None = None, locking=False
 ) -> dict[str, list[Interval]]:
 	"""What the hosts' live appointments hold (with the buffer) of [since, until), by host.
 
-	`locking` reads the latest committed rows (a locking read), not the transaction's snapshot, which
-	may be older than the commit of the save that held the host's lock before this one."""
+	`locking` (for a save that holds the hosts' rows, see lock_hosts) reads the latest committed rows
+	and this transaction's own changes, not the snapshot, and locks the rows read (see the module's
+	docstring)."""
 	if not hosts:
 		return {}
-	rows = frappe.db.sql(
-		f"""select host, scheduled_time, duration from `tab{APPOINTMENT}`
-		where host in %(hosts)s and status in %(live)s
-		and scheduled_time >= %(lowest)s and scheduled_time < %(highest)s and name != %(exclude)s
-		{"lock in share mode" if locking else ""}""",
-		{
-			"hosts": list(hosts),
-			"live": LIVE_LABELS,
-			"lowest": to_site(since) - timedelta(minutes=MAX_DURATION + buffer) - SLACK,
-			"highest": to_site(until) + SLACK,
-			"exclude": exclude or "",
-		},
-		as_dict=True,
-	)
+	values = {
+		"hosts": list(hosts),
+		"live": LIVE_LABELS,
+		"lowest": to_site(since) - timedelta(minutes=MAX_DURATION + buffer) - SLACK,
+		"highest": to_site(until) + SLACK,
+		"exclude": exclude or "",
+	}
+	by_range = f"`tab{APPOINTMENT}` force index (host_scheduled_time_index) where {IN_RANGE}"
+	if locking:
+		names = {r[0] for r in committed_now(f"select name from {by_range}", values)}
+		names.update(frappe.db.sql_list(f"select name from {by_range}", values))
+		rows = (
+			frappe.db.sql(
+				f"""select host, scheduled_time, duration from `tab{APPOINTMENT}` force index (primary)
+				where name in %(names)s and {IN_RANGE} lock in share mode""",
+				{**values, "names": sorted(names)},
+				as_dict=True,
+			)
+			if names
+			else []
+		)
+	else:
+		rows = frappe.db.sql(f"select host, scheduled_time, duration from {by_range}", values, as_dict=True)
 	busy = {h: [] for h in hosts}
 	for row in rows:
 		held = availability.occupied(as_utc(row.scheduled_time), cint(row.duration), buffer)
 		if availability.clash(held, (since, until)):
 			busy[row.host].append(held)
 	return busy
+
+
+def committed_now(query: str, values: dict) -> tuple:
+	"""A read on a connection of its own, outside this transaction: what is committed now, whatever
+	this transaction's snapshot is."""
+	from frappe.database import get_db
+
+	conf = frappe.local.conf
+	db = get_db(
+		socket=conf.db_socket,
+		host=conf.db_host,
+		port=conf.db_port,
+		user=conf.db_name,
+		password=conf.db_password,
+		cur_db_name=conf.db_name,
+	)
+	try:
+		return db.sql(query, values)
+	finally:
+		db.close()
 
 
 def calendars(hosts: list[str] | None, since: datetime, until: datetime, buffer: int) -> list[HostCalendar]:

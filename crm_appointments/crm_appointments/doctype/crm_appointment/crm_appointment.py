@@ -400,7 +400,8 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 
 	def validate_host_is_free(self):
 		"""The overlap rule: a host's live appointments never overlap, buffer included. The host's row
-		is locked first, so of two saves racing for one host's time the second sees the first."""
+		is locked first, so of two saves racing for one host's time the second waits for the first,
+		and then reads what it committed (see host_calendars)."""
 		host_calendars.lock_hosts([self.host])
 		held = self.held_interval()
 		busy = host_calendars.busy_intervals([self.host], *held, buffer_minutes(), self.name, locking=True)
