@@ -56,6 +56,25 @@ class HostCalendar:
 		self.busy = sorted(self.busy)
 		self.busy_starts = [b[0] for b in self.busy]
 		self.longest_busy = max((b[1] - b[0] for b in self.busy), default=timedelta(0))
+		# The same in whole microseconds, for free_starts' loop over every step of a month.
+		self.busy_starts_us = [_us(b[0]) for b in self.busy]
+		self.busy_ends_us = [_us(b[1]) for b in self.busy]
+		self.longest_busy_us = self.longest_busy // MICROSECOND
+		self.time_off_us = [(_us(a), _us(b)) for a, b in self.time_off]
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+MINUTE_US = 60_000_000
+
+
+def _us(moment: datetime) -> int:
+	"""An aware datetime as whole microseconds since the epoch (exact, unlike a float timestamp)."""
+	return (moment - EPOCH) // MICROSECOND
+
+
+def _at(us: int) -> datetime:
+	return EPOCH + timedelta(microseconds=us)
 
 
 # -- wall clock to real time ------------------------------------------------------------------------
@@ -205,21 +224,47 @@ def free_starts(calendar: HostCalendar, query: SlotQuery) -> list[datetime]:
 	# that starts after `until` can still hold the end of a slot that starts before it.
 	windows = block_windows(calendar.blocks, calendar.zone, lowest - length, query.until + length)
 	stretches = joined(windows)
+	# The loop below runs for every step of every block (thousands for a month): it works on whole
+	# microseconds, and is _inside, meets_time_off and first_clash in that form.
+	stretch_starts = [_us(s) for s, _ in stretches]
+	stretch_ends = [_us(e) for _, e in stretches]
+	length_us, step_us = query.duration * MINUTE_US, query.interval * MINUTE_US
+	held_us = (query.duration + query.buffer) * MINUTE_US
+	busy_starts, busy_ends = calendar.busy_starts_us, calendar.busy_ends_us
+	longest, time_off = calendar.longest_busy_us, calendar.time_off_us
+	latest = min(_us(query.until) - 1, _us(query.latest))  # start < until, start <= latest
 	starts = set()
 	for window_start, window_end in windows:
 		start = window_start
 		if start < lowest:  # jump to the first step at or after `lowest`
 			start += step * -(-(lowest - start) // step)
-		while start < window_end and start < query.until and start <= query.latest:
-			span = (start, start + length)
-			if (
-				_inside(stretches, span)
-				and not meets_time_off(calendar, span)
-				and not first_clash(calendar, occupied(start, query.duration, query.buffer))
-			):
-				starts.add(start)
-			start += step
-	return sorted(starts)
+		start_us = _us(start)
+		last = min(_us(window_end) - 1, latest)  # start < window end
+		# The window lies in one stretch of hours; a slot that runs past its end stays past it for
+		# every later start of the window.
+		stretch_end = stretch_ends[bisect.bisect_right(stretch_starts, start_us) - 1]
+		last = min(last, stretch_end - length_us)
+		while start_us <= last:
+			# Whatever this start meets (time off, or a busy interval it would overlap) keeps every
+			# later start before that one's end from being free too: jump past the furthest end.
+			blocked_until = start_us  # what meets this start ends after it
+			end_us = start_us + length_us
+			for a, b in time_off:
+				if a < end_us and b > blocked_until:
+					blocked_until = b
+			# Busy intervals are sorted by start and none is longer than `longest`: only those from
+			# `low` to `high` can start before this one's held end and end after its start.
+			low = max(bisect.bisect_right(busy_starts, start_us - longest) - 1, 0)
+			high = bisect.bisect_left(busy_starts, start_us + held_us, low)
+			for k in range(low, high):
+				if busy_ends[k] > blocked_until:
+					blocked_until = busy_ends[k]
+			if blocked_until > start_us:
+				start_us += step_us * -(-(blocked_until - start_us) // step_us)
+			else:
+				starts.add(start_us)
+				start_us += step_us
+	return [_at(s) for s in sorted(starts)]
 
 
 def slots(calendars: list[HostCalendar], query: SlotQuery) -> list[Interval]:

@@ -16,7 +16,7 @@ The overlap rule's reads, and why they are made the way they are:
   with a locking read, which locks just the rows, no gaps.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import frappe
@@ -34,6 +34,7 @@ from crm_appointments.timezones import as_utc, site_zone
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
 # Stored times are naive in the site's zone; a day on each side covers any offset change.
 SLACK = timedelta(days=1)
+NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
 def to_site(moment: datetime) -> datetime:
@@ -74,9 +75,24 @@ def lock_hosts(hosts) -> None:
 		)
 
 
-# The live appointments of some hosts that start in a range (the parameters of busy_intervals).
+# The live appointments of some hosts that start in a range (values: range_values), found through the
+# (host, scheduled_time) index (CRM Appointment's on_doctype_update), or among the names given.
 IN_RANGE = """host in %(hosts)s and status in %(live)s and scheduled_time >= %(lowest)s
 	and scheduled_time < %(highest)s and name != %(exclude)s"""
+BY_RANGE = f"`tab{APPOINTMENT}` force index (host_scheduled_time_index) where {IN_RANGE}"
+BY_NAME = f"`tab{APPOINTMENT}` force index (primary) where name in %(names)s and {IN_RANGE}"
+
+
+def range_values(hosts, since: datetime, until: datetime, buffer: int, exclude: str | None = None) -> dict:
+	"""The query values for the appointments that may hold time of [since, until): those that start
+	up to the longest appointment and the buffer before it."""
+	return {
+		"hosts": list(hosts),
+		"live": LIVE_LABELS,
+		"lowest": to_site(since) - timedelta(minutes=MAX_DURATION + buffer) - SLACK,
+		"highest": to_site(until) + SLACK,
+		"exclude": exclude or "",
+	}
 
 
 def busy_intervals(
@@ -89,35 +105,50 @@ def busy_intervals(
 	docstring)."""
 	if not hosts:
 		return {}
-	values = {
-		"hosts": list(hosts),
-		"live": LIVE_LABELS,
-		"lowest": to_site(since) - timedelta(minutes=MAX_DURATION + buffer) - SLACK,
-		"highest": to_site(until) + SLACK,
-		"exclude": exclude or "",
-	}
-	by_range = f"`tab{APPOINTMENT}` force index (host_scheduled_time_index) where {IN_RANGE}"
+	values = range_values(hosts, since, until, buffer, exclude)
 	if locking:
-		names = {r[0] for r in committed_now(f"select name from {by_range}", values)}
-		names.update(frappe.db.sql_list(f"select name from {by_range}", values))
+		names = {r[0] for r in committed_now(f"select name from {BY_RANGE}", values)}
+		names.update(frappe.db.sql_list(f"select name from {BY_RANGE}", values))
 		rows = (
 			frappe.db.sql(
-				f"""select host, scheduled_time, duration from `tab{APPOINTMENT}` force index (primary)
-				where name in %(names)s and {IN_RANGE} lock in share mode""",
+				f"select host, scheduled_time, duration from {BY_NAME} lock in share mode",
 				{**values, "names": sorted(names)},
-				as_dict=True,
 			)
 			if names
-			else []
+			else ()
 		)
 	else:
-		rows = frappe.db.sql(f"select host, scheduled_time, duration from {by_range}", values, as_dict=True)
+		rows = joined_rows(values)
+		if rows is None:
+			rows = frappe.db.sql(f"select host, scheduled_time, duration from {BY_RANGE}", values)
 	busy = {h: [] for h in hosts}
-	for row in rows:
-		held = availability.occupied(as_utc(row.scheduled_time), cint(row.duration), buffer)
+	zone = site_zone()
+	for host, scheduled_time, duration in rows:
+		start = scheduled_time.replace(tzinfo=zone).astimezone(UTC)  # as_utc, for thousands of rows
+		held = availability.occupied(start, cint(duration), buffer)
 		if availability.clash(held, (since, until)):
-			busy[row.host].append(held)
+			busy[host].append(held)
 	return busy
+
+
+def joined_rows(values: dict) -> list[tuple] | None:
+	"""The appointments of BY_RANGE as (host, scheduled_time, duration), read as one row per host
+	with their starts (as microseconds) and durations joined: a month of a busy calendar is thousands
+	of rows, and reading each as a row of its own costs several times as much. None when a host's
+	list came back cut short (longer than the server's group_concat_max_len)."""
+	found = []
+	for host, count, joined in frappe.db.sql(
+		f"""select host, count(*), group_concat(timestampdiff(microsecond, '1970-01-01', scheduled_time),
+		' ', ifnull(duration, 0) separator ',') from {BY_RANGE} group by host""",
+		values,
+	):
+		items = (joined.decode() if isinstance(joined, bytes) else joined or "").split(",")
+		if len(items) != count:
+			return None
+		for item in items:
+			microseconds, duration = item.split(" ")
+			found.append((host, NAIVE_EPOCH + timedelta(microseconds=int(microseconds)), int(duration)))
+	return found
 
 
 def committed_now(query: str, values: dict) -> tuple:

@@ -8,6 +8,9 @@
 #                                              the API at 1,000,000 rows beside /api/resource
 #   bash scripts/benchmark.sh --feed [--appointments N --requests N]
 #                                              a host's calendar feed: full, 304, HEAD, 404
+#   bash scripts/benchmark.sh --hosts [--appointments N --requests N --rows N --saves N]
+#                                              GET /api/crm/slots for 5 hosts over 31 days, and the
+#                                              overlap rule's cost on a save at 1,000,000 rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APP_SOURCE="$(pwd)"
@@ -22,6 +25,7 @@ case "${1:-}" in
 --scale) script=scale_benchmark.py; shift ;;
 --feed) script=calendar_feed_benchmark.py; shift ;;
 --booking) script=booking_benchmark.py; shift ;;
+--hosts) script=host_benchmark.py; shift ;;
 *) script=api_benchmark.py ;;
 esac
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1 \

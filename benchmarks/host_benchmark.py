@@ -1,0 +1,405 @@
+"""Hosts: the free slots route, and the overlap rule's cost on a save, on the test site.
+
+    bash scripts/benchmark.sh --hosts [--appointments 2000 --requests 200 --rows 1000000 --saves 200]
+
+1. GET /api/crm/slots for 5 hosts over 31 days, with --appointments live appointments of theirs in
+   that month (bulk-inserted on a half-hour grid inside their hours), through gunicorn (2 workers) on
+   loopback: p50/p95 of --requests sequential requests, beside Frappe's /api/resource listing the
+   same appointments (what the slots are computed from) and /api/method/ping (a request doing
+   nothing). Then where the time goes, in the process: loading the calendars, and the arithmetic.
+2. With --rows more appointments bulk-inserted (scale_benchmark's builder; 1,000 hosts' worth, one
+   of the benchmark's hosts among them): the EXPLAIN (and MariaDB's ANALYZE) of the overlap rule's
+   queries, then --saves inserts through the ORM with a host and as many without (alternating, each
+   rolled back), and the overlap rule (validate_host_is_free) timed by itself.
+
+Everything it made is removed at the end, and the settings it changed are put back.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import time
+import urllib.parse
+from datetime import timedelta
+
+import frappe
+import requests
+from frappe.utils import add_days, get_datetime, getdate, now_datetime
+
+from benchmarks.scale_benchmark import DOMAIN, remove_seeded, seed
+from crm_appointments import availability, host_calendars, slots
+from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS, SETTINGS
+from harness.live_server import start_live_server, stop_live_server
+
+SITE = os.environ["CRM_TEST_SITE"]
+SITES_PATH = os.environ["CRM_SITES_PATH"]
+USER = "Administrator"
+HOSTS = [f"bench-host-{i}@{DOMAIN}" for i in range(5)]
+ZONES = [None, None, None, "Europe/Berlin", "America/New_York"]  # None: the site's
+OPEN, CLOSE = 8, 20  # every day, 08:00-20:00 in the host's zone
+DAYS = 31
+SETTINGS_USED = {
+	"booking_duration": 30,
+	"slot_interval": 15,
+	"buffer_minutes": 0,
+	"minimum_notice": 0,
+	"booking_horizon": 62,
+}
+
+
+def percentiles(times: list[float]) -> dict:
+	times = sorted(times)
+	return {
+		"p50": statistics.median(times),
+		"p95": times[min(len(times) - 1, int(len(times) * 0.95))],
+		"mean": statistics.fmean(times),
+	}
+
+
+def timed(fn, n: int) -> dict:
+	times = []
+	for i in range(n):
+		t0 = time.perf_counter()
+		fn(i)
+		times.append((time.perf_counter() - t0) * 1000)
+	return percentiles(times)
+
+
+def line(label: str, ours: dict, theirs: dict | None = None, theirs_label: str = "") -> str:
+	text = f"{label:44} p50 {ours['p50']:7.2f} ms  p95 {ours['p95']:7.2f} ms"
+	if theirs:
+		text += f" | {theirs_label} p50 {theirs['p50']:7.2f} p95 {theirs['p95']:7.2f} | p50 x{ours['p50'] / theirs['p50']:.2f}"
+	return text
+
+
+# -- the hosts and their month ----------------------------------------------------------------------
+
+
+def make_hosts():
+	from crm_appointments.availability import WEEKDAYS
+
+	for email, zone in zip(HOSTS, ZONES, strict=True):
+		if not frappe.db.exists("User", email):
+			frappe.get_doc(
+				{
+					"doctype": "User",
+					"email": email,
+					"first_name": "Bench host",
+					"send_welcome_email": 0,
+					"user_type": "System User",
+				}
+			).insert(ignore_permissions=True)
+		frappe.get_doc("User", email).add_roles("CRM Appointment User")
+		if not frappe.db.exists(HOST, email):
+			frappe.get_doc(
+				{
+					"doctype": HOST,
+					"user": email,
+					"enabled": 1,
+					"time_zone": zone,
+					"working_hours": [
+						{"day_of_week": day, "from_time": f"{OPEN:02}:00", "to_time": f"{CLOSE:02}:00"}
+						for day in WEEKDAYS
+					],
+				}
+			).insert(ignore_permissions=True)
+	frappe.db.commit()
+
+
+def remove_hosts():
+	frappe.db.rollback()
+	for email in HOSTS:
+		frappe.db.delete("ToDo", {"allocated_to": email})
+		frappe.db.delete("Notification Log", {"for_user": email})
+		frappe.db.delete(HOST_HOURS, {"parent": email})
+		frappe.db.delete(HOST, {"name": email})
+		frappe.db.delete("Version", {"ref_doctype": HOST, "docname": email})
+		if frappe.db.exists("User", email):
+			frappe.delete_doc("User", email, ignore_permissions=True, force=True)
+	frappe.db.commit()
+
+
+def month_grid(first_day) -> dict[str, list]:
+	"""Each host's half-hour starts inside their hours over the month (naive, site time)."""
+	from zoneinfo import ZoneInfo
+
+	grid = {}
+	for email, zone in zip(HOSTS, ZONES, strict=True):
+		tz = ZoneInfo(zone) if zone else host_calendars.site_zone()
+		starts = []
+		for day in range(DAYS):
+			date = add_days(first_day, day)
+			for half in range((CLOSE - OPEN) * 2):
+				wall = get_datetime(f"{date} {OPEN:02}:00:00") + timedelta(minutes=30 * half)
+				starts.append(host_calendars.to_site(availability.first_instant(wall, tz)))
+		grid[email] = starts
+	return grid
+
+
+def seed_month(first_day, appointments: int):
+	"""`appointments` live appointments of the hosts (an equal share each), 30 minutes on a free
+	half-hour of their grid, scheduled or confirmed."""
+	grid = month_grid(first_day)
+	picks = []
+	for k, email in enumerate(HOSTS):
+		share = appointments // len(HOSTS) + (1 if k < appointments % len(HOSTS) else 0)
+		picks += [(email, start) for start in random.sample(grid[email], share)]
+	statuses = ["Scheduled", "Confirmed"]
+	seed(
+		len(picks),
+		lambda i: {
+			"host": picks[i][0],
+			"scheduled_time": picks[i][1],
+			"status": statuses[i % 2],
+			"duration": 30,
+			"customer_email": f"month{i}@{DOMAIN}",
+		},
+	)
+
+
+def set_settings(values: dict) -> dict:
+	settings = frappe.get_single(SETTINGS)
+	before = {k: settings.get(k) for k in values}
+	settings.update(values)
+	settings.save(ignore_permissions=True)
+	frappe.db.commit()
+	return before
+
+
+# -- 1. slots -------------------------------------------------------------------------------------------
+
+
+def bench_slots(args, base, ours, theirs):
+	first_day = getdate(add_days(now_datetime(), 1))
+	last_day = add_days(first_day, DAYS - 1)
+	query = f"start={first_day}&end={last_day}"
+	url = f"{base}/api/crm/slots?{query}"
+	session = requests.Session()
+	answer = session.get(url, headers=ours, timeout=60)
+	assert answer.status_code == 200, answer.text[:300]
+	found = len(answer.json()["data"])
+	hosts_enabled = frappe.db.count(HOST, {"enabled": 1})
+	live = frappe.db.count(
+		APPOINTMENT,
+		{
+			"host": ("in", HOSTS),
+			"status": ("in", host_calendars.LIVE_LABELS),
+			"scheduled_time": ("between", [f"{first_day} 00:00:00", f"{last_day} 23:59:59"]),
+		},
+	)
+	print(
+		f"{hosts_enabled} enabled hosts ({len(HOSTS)} of the benchmark's), {live:,} live appointments of theirs "
+		f"from {first_day} to {last_day}; settings {SETTINGS_USED}; {found:,} free slots offered\n",
+		flush=True,
+	)
+	filters = json.dumps(
+		[
+			["host", "in", HOSTS],
+			["status", "in", list(host_calendars.LIVE_LABELS)],
+			["scheduled_time", "between", [f"{first_day} 00:00:00", f"{last_day} 23:59:59"]],
+		]
+	)
+	fields = json.dumps(["host", "scheduled_time", "duration"])
+	resource = (
+		f"{base}/api/resource/{urllib.parse.quote(APPOINTMENT)}?fields={urllib.parse.quote(fields)}"
+		f"&filters={urllib.parse.quote(filters)}&limit_page_length=0"
+	)
+	listed = session.get(resource, headers=theirs, timeout=60)
+	assert listed.status_code == 200 and len(listed.json()["data"]) == live, listed.text[:300]
+
+	def get(target, headers):
+		def one(_i):
+			response = session.get(target, headers=headers, timeout=60)
+			if response.status_code != 200:
+				raise SystemExit(f"{target}: {response.status_code} {response.text[:300]}")
+
+		return one
+
+	for _ in range(10):  # warm both workers
+		get(url, ours)(0)
+		get(resource, theirs)(0)
+	n = args.requests
+	# Alternating rounds, so what else runs on the machine weighs on each alike.
+	rounds = {"slots": [], "resource": [], "ping": []}
+	for _ in range(5):
+		for key, target, headers in (
+			("slots", url, ours),
+			("resource", resource, theirs),
+			("ping", f"{base}/api/method/ping", theirs),
+		):
+			for _i in range(max(1, n // 5)):
+				t0 = time.perf_counter()
+				get(target, headers)(0)
+				rounds[key].append((time.perf_counter() - t0) * 1000)
+	a, b, c = (percentiles(rounds[k]) for k in ("slots", "resource", "ping"))
+	print(line(f"GET /api/crm/slots, {len(HOSTS)} hosts x {DAYS} days", a, b, "Frappe list of those appointments"))
+	print(line("GET /api/method/ping (Frappe, no work)", c))
+	host_url = f"{url}&host={urllib.parse.quote(HOSTS[0])}"
+	one_host = timed(get(host_url, ours), n)
+	print(line(f"GET /api/crm/slots, one host x {DAYS} days", one_host), flush=True)
+
+	# In the process: the calendars from the database, then the arithmetic.
+	since, until = slots.days_range(first_day, last_day, host_calendars.site_zone().key)
+	q = slots.query_for(since, until)
+	since, until = max(since, q.earliest), min(until, q.latest + timedelta(seconds=1))
+	loaded = {}
+
+	def load(_i):
+		loaded["c"] = host_calendars.calendars(None, since, until, q.buffer)
+
+	print(line("  in process: calendars() (the database)", timed(load, n)))
+	print(line("  in process: availability.slots() (arithmetic)", timed(lambda _i: availability.slots(loaded["c"], q), n)))
+	print(
+		line(
+			"  in process: slots.free_slots() (both)",
+			timed(lambda _i: slots.free_slots(first_day, last_day, host_calendars.site_zone().key), n),
+		),
+		flush=True,
+	)
+	return a
+
+
+# -- 2. the overlap rule at scale ----------------------------------------------------------------------
+
+
+def explain(query: str, values: dict):
+	for row in frappe.db.sql(f"explain {query}", values, as_dict=True):
+		print(
+			f"    EXPLAIN: table {row.table}, type {row.type}, key {row.key}, rows {row.rows}, {row.Extra or ''}"
+		)
+	analyzed = frappe.db.sql(f"analyze format=json {query}", values)[0][0]
+	table = json.loads(analyzed)["query_block"].get("table") or {}
+	if not table:  # nested in a block
+		table = json.loads(analyzed)["query_block"].get("nested_loop", [{}])[0].get("table", {})
+	print(
+		f"    ANALYZE: access {table.get('access_type')}, key {table.get('key')}, rows read {table.get('r_rows')}, "
+		f"time {table.get('r_table_time_ms', 0):.3f} ms"
+	)
+
+
+def bench_overlap(args):
+	host = HOSTS[0]
+	fake_hosts = [f"scale-host-{k}@{DOMAIN}" for k in range(999)]
+	print(f"\nseeding {args.rows:,} appointments (1,000 hosts, {host} one of them) ...", flush=True)
+
+	def fields_of(i):
+		if i % 1000 == 7:
+			return {"host": host}
+		return {"host": fake_hosts[i % 999] if i % 10 else None}
+
+	rate = seed(args.rows, fields_of)
+	total = frappe.db.count(APPOINTMENT)
+	mine = frappe.db.count(APPOINTMENT, {"host": host})
+	print(f"seeded at {rate:,.0f} rows/s; the table holds {total:,} rows, {mine:,} of them {host}'s\n", flush=True)
+
+	# Free times of the host within the seeded range, found beforehand (not timed).
+	buffer = 0
+	times, now = [], now_datetime()
+	while len(times) < args.saves:
+		at = (now + timedelta(minutes=random.randrange(60 * 24 * 3, 60 * 24 * 300))).replace(second=0, microsecond=0)
+		held = availability.occupied(host_calendars.as_utc(at), 30, buffer)
+		if not host_calendars.busy_intervals([host], *held, buffer)[host] and all(abs(at - t) > timedelta(hours=1) for t in times):
+			times.append(at)
+
+	held = availability.occupied(host_calendars.as_utc(times[0]), 30, buffer)
+	values = host_calendars.range_values([host], *held, buffer)
+	print("the overlap rule's queries for one save:")
+	print(f"  by range: select name from {host_calendars.BY_RANGE}")
+	explain(f"select name from {host_calendars.BY_RANGE}", values)
+	names = frappe.db.sql_list(f"select name from {host_calendars.BY_RANGE}", values) or ["-"]
+	print(f"  by name ({len(names)} found): select host, scheduled_time, duration from {host_calendars.BY_NAME}")
+	explain(f"select host, scheduled_time, duration from {host_calendars.BY_NAME}", {**values, "names": names})
+	print()
+
+	def new(i, with_host):
+		return frappe.get_doc(
+			{
+				"doctype": APPOINTMENT,
+				"customer_name": f"Save {i}",
+				"customer_email": f"save{i}@{DOMAIN}",
+				"scheduled_time": times[i],
+				"duration": 30,
+				"status": "Scheduled",
+				"host": host if with_host else None,
+			}
+		)
+
+	saves = {True: [], False: [], "check": []}
+	for i in range(args.saves):
+		for with_host in (i % 2 == 0, i % 2 == 1):  # alternate which goes first
+			doc = new(i, with_host)
+			frappe.db.rollback()
+			t0 = time.perf_counter()
+			doc.insert()
+			saves[with_host].append((time.perf_counter() - t0) * 1000)
+			frappe.db.rollback()
+		doc = new(i, True)
+		doc.validate_scheduled_time()
+		frappe.db.rollback()
+		t0 = time.perf_counter()
+		doc.validate_host_is_free()
+		saves["check"].append((time.perf_counter() - t0) * 1000)
+		frappe.db.rollback()
+	with_host, without, check = (percentiles(saves[k]) for k in (True, False, "check"))
+	print(line("insert, scheduled, without a host (ORM)", without))
+	print(line("insert, scheduled, with a host (ORM)", with_host))
+	print(
+		f"{'  difference':44} p50 {with_host['p50'] - without['p50']:7.2f} ms  mean "
+		f"{with_host['mean'] - without['mean']:7.2f} ms (the overlap rule, and the host's assignment: ToDo, share)"
+	)
+	print(line("  the overlap rule alone (validate_host_is_free)", check), flush=True)
+	return check
+
+
+def main():
+	parser = argparse.ArgumentParser()
+	parser.add_argument("--appointments", type=int, default=2000)
+	parser.add_argument("--requests", type=int, default=200)
+	parser.add_argument("--rows", type=int, default=1_000_000)
+	parser.add_argument("--saves", type=int, default=200)
+	args = parser.parse_args()
+
+	os.chdir(SITES_PATH)
+	frappe.init(site=SITE, sites_path=SITES_PATH)
+	frappe.connect()
+	frappe.set_user(USER)
+	from frappe.core.doctype.user.user import generate_keys
+
+	from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import issue_key
+
+	started = now_datetime()
+	remove_seeded()
+	remove_hosts()
+	settings_before = set_settings(SETTINGS_USED)
+	server, key = None, None
+	try:
+		make_hosts()
+		seed_month(getdate(add_days(now_datetime(), 1)), args.appointments)
+		key = issue_key(USER, "test", "host benchmark")
+		secret = generate_keys(USER)["api_secret"]
+		token = f"token {frappe.db.get_value('User', USER, 'api_key')}:{secret}"
+		frappe.db.commit()
+		server, base = start_live_server(SITE, SITES_PATH)
+		ours = {"Authorization": f"Bearer {key['key']}"}
+		theirs = {"Authorization": token}
+		bench_slots(args, base, ours, theirs)
+		stop_live_server(server)
+		server = None
+		bench_overlap(args)
+	finally:
+		stop_live_server(server)
+		frappe.db.rollback()
+		if key:
+			frappe.db.delete("CRM API Key", {"name": key["name"]})
+		frappe.db.delete("Version", {"ref_doctype": APPOINTMENT, "creation": (">=", started)})
+		frappe.db.commit()
+		remove_seeded(since=started)
+		remove_hosts()
+		set_settings(settings_before)
+		frappe.destroy()
+
+
+if __name__ == "__main__":
+	main()
