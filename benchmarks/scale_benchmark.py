@@ -88,7 +88,7 @@ def seed(rows: int, fields_of=None) -> float:
 				None,
 			)
 			if fields_of:
-				one = tuple({**dict(zip(fields, one)), **fields_of(i)}[f] for f in fields)
+				one = tuple({**dict(zip(fields, one, strict=True)), **fields_of(i)}[f] for f in fields)
 			values.append(one)
 		# One multi-row INSERT per chunk, values passed as parameters (Frappe's bulk_insert builds
 		# the same statement through its query builder, several times slower).

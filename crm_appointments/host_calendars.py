@@ -16,6 +16,7 @@ The overlap rule's reads, and why they are made the way they are:
   with a locking read, which locks just the rows, no gaps.
 """
 
+import threading
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -139,7 +140,7 @@ def joined_rows(values: dict) -> list[tuple] | None:
 	found = []
 	for host, count, joined in frappe.db.sql(
 		f"""select host, count(*), group_concat(timestampdiff(microsecond, '1970-01-01', scheduled_time),
-		' ', ifnull(duration, 0) separator ',') from {BY_RANGE} group by host""",
+		' ', ifnull(duration, 0) order by scheduled_time separator ',') from {BY_RANGE} group by host""",
 		values,
 	):
 		items = (joined.decode() if isinstance(joined, bytes) else joined or "").split(",")
@@ -152,23 +153,45 @@ def joined_rows(values: dict) -> list[tuple] | None:
 
 
 def committed_now(query: str, values: dict) -> tuple:
-	"""A read on a connection of its own, outside this transaction: what is committed now, whatever
-	this transaction's snapshot is."""
+	"""A read outside this transaction, on a connection of its own: what is committed now, whatever
+	this transaction's snapshot is. The connection is kept for the thread's next read (opening one
+	costs more than the read); each read ends its own transaction, so the next sees what is committed
+	then. A connection the server has since closed is replaced once."""
+	db = own_connection()
+	for attempt in (1, 2):
+		try:
+			rows = db.sql(query, values)
+		except Exception:
+			db.close()  # the next sql() connects anew
+			if attempt == 2:
+				raise
+			continue
+		db.rollback()
+		return rows
+
+
+_own = threading.local()
+
+
+def own_connection():
+	"""This thread's second connection to the site's database (see committed_now)."""
 	from frappe.database import get_db
 
 	conf = frappe.local.conf
-	db = get_db(
-		socket=conf.db_socket,
-		host=conf.db_host,
-		port=conf.db_port,
-		user=conf.db_name,
-		password=conf.db_password,
-		cur_db_name=conf.db_name,
-	)
-	try:
-		return db.sql(query, values)
-	finally:
-		db.close()
+	key = (conf.db_socket, conf.db_host, conf.db_port, conf.db_name)
+	if getattr(_own, "db", None) is None or _own.key != key:
+		if getattr(_own, "db", None) is not None:
+			_own.db.close()
+		_own.db = get_db(
+			socket=conf.db_socket,
+			host=conf.db_host,
+			port=conf.db_port,
+			user=conf.db_name,
+			password=conf.db_password,
+			cur_db_name=conf.db_name,
+		)
+		_own.key = key
+	return _own.db
 
 
 def calendars(hosts: list[str] | None, since: datetime, until: datetime, buffer: int) -> list[HostCalendar]:
