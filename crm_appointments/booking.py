@@ -82,7 +82,7 @@ def book(
 	candidates = by_preference(hosts_free_at(start, duration), start)
 	# Every candidate's row, in name order, before any insert: a booking that loses one host keeps its
 	# lock while it tries the next, so bookings racing over several hosts would otherwise wait for each
-	# other in a circle (through the gap locks of the overlap rule's reads).
+	# other's hosts in a circle.
 	host_calendars.lock_hosts(candidates)
 	for host in candidates:
 		frappe.db.savepoint(SAVEPOINT)
