@@ -123,25 +123,11 @@ def create_appointment():
 	no_query_parameters()
 	body = read_body()
 	values = schema.to_doc_values(body, creating=True)
-	key = frappe.get_request_header("Idempotency-Key")
-	claim = None
-	if key is not None:
-		claim, replay = idempotency.claim(key, idempotency.request_hash("POST", frappe.request.path, body))
-		if replay:
-			status, stored = replay
-			response = Response(stored, status=status, mimetype="application/json")
-			response.headers["Idempotent-Replayed"] = "true"
-			return with_etag(response, json.loads(stored))
-	try:
-		doc = frappe.get_doc({"doctype": APPOINTMENT, **values}).insert()
-		response = object_response(doc)
-		if claim:
-			idempotency.finish(claim, response.status_code, response.get_data(as_text=True))
-		return response
-	except Exception:
-		if claim:
-			idempotency.release(claim)
-		raise
+	return idempotently(
+		body,
+		lambda: object_response(frappe.get_doc({"doctype": APPOINTMENT, **values}).insert()),
+		replayed=lambda response, stored: with_etag(response, json.loads(stored)),
+	)
 
 
 def update_appointment(id: str):
@@ -169,6 +155,27 @@ def delete_appointment(id: str):
 
 
 # -- what the endpoints share ------------------------------------------------------------------
+
+
+def idempotently(body, respond, replayed=lambda response, stored: response):
+	"""`respond()` once per Idempotency-Key and body: a retry gets the first answer again, marked
+	Idempotent-Replayed (`replayed` may add to it). Without the header, just `respond()`."""
+	key = frappe.get_request_header("Idempotency-Key")
+	if key is None:
+		return respond()
+	claim, replay = idempotency.claim(key, idempotency.request_hash("POST", frappe.request.path, body))
+	if replay:
+		status, stored = replay
+		response = Response(stored, status=status, mimetype="application/json")
+		response.headers["Idempotent-Replayed"] = "true"
+		return replayed(response, stored)
+	try:
+		response = respond()
+		idempotency.finish(claim, response.status_code, response.get_data(as_text=True))
+		return response
+	except Exception:
+		idempotency.release(claim)
+		raise
 
 
 def load(id: str, for_update: bool = False):
@@ -218,25 +225,12 @@ def create_booking():
 	no_query_parameters()
 	body = read_body()
 	values = schema.parse_body(body, schema.BOOKING_FIELDS)
-	key = frappe.get_request_header("Idempotency-Key")
-	claim = None
-	if key is not None:
-		claim, replay = idempotency.claim(key, idempotency.request_hash("POST", frappe.request.path, body))
-		if replay:
-			status, stored = replay
-			response = Response(stored, status=status, mimetype="application/json")
-			response.headers["Idempotent-Replayed"] = "true"
-			return response
-	try:
+
+	def respond():
 		doc, _token = booking.book(**values)
-		response = json_response(schema.booking_from_doc(doc, controller.host_name(doc.host)))
-		if claim:
-			idempotency.finish(claim, response.status_code, response.get_data(as_text=True))
-		return response
-	except Exception:
-		if claim:
-			idempotency.release(claim)
-		raise
+		return json_response(schema.booking_from_doc(doc, controller.host_name(doc.host)))
+
+	return idempotently(body, respond)
 
 
 def get_booking(token: str):

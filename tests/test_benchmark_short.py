@@ -11,28 +11,39 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_the_scale_benchmark_runs_and_cleans_up(site):
-	before = frappe.db.count("CRM Appointment")
+def run_benchmark(script: str, *arguments: str) -> str:
+	"""Run benchmarks/<script> with the arguments; it must succeed. Its output."""
 	result = subprocess.run(
-		[
-			sys.executable,
-			"benchmarks/scale_benchmark.py",
-			"--rows",
-			"12000",
-			"--requests",
-			"8",
-			"--concurrency",
-			"2",
-			"--memory-requests",
-			"100",
-		],
+		[sys.executable, f"benchmarks/{script}", *arguments],
 		cwd=os.path.dirname(os.path.dirname(__file__)),
 		capture_output=True,
 		text=True,
 		timeout=600,
 	)
 	assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-	for line in (
+	return result.stdout
+
+
+def assert_prints(output: str, *lines: str):
+	for line in lines:
+		assert line in output, output
+
+
+def test_the_scale_benchmark_runs_and_cleans_up(site):
+	before = frappe.db.count("CRM Appointment")
+	output = run_benchmark(
+		"scale_benchmark.py",
+		"--rows",
+		"12000",
+		"--requests",
+		"8",
+		"--concurrency",
+		"2",
+		"--memory-requests",
+		"100",
+	)
+	assert_prints(
+		output,
 		"seeded at",
 		"first page (with total)",
 		"first page, total recounted",
@@ -45,8 +56,7 @@ def test_the_scale_benchmark_runs_and_cleans_up(site):
 		"create",
 		"PATCH / PUT one",
 		"worker RSS",
-	):
-		assert line in result.stdout, result.stdout
+	)
 	frappe.db.rollback()
 	assert frappe.db.count("CRM Appointment") == before
 	assert not frappe.db.exists("CRM Appointment", {"customer_email": ("like", "%@scale.invalid")})
@@ -58,26 +68,19 @@ def test_the_host_benchmark_runs_and_cleans_up(site):
 	settings_before = frappe.db.get_value(
 		"CRM Appointment Settings", None, ["booking_horizon", "slot_interval", "minimum_notice"]
 	)
-	result = subprocess.run(
-		[
-			sys.executable,
-			"benchmarks/host_benchmark.py",
-			"--appointments",
-			"200",
-			"--requests",
-			"10",
-			"--rows",
-			"12000",
-			"--saves",
-			"6",
-		],
-		cwd=os.path.dirname(os.path.dirname(__file__)),
-		capture_output=True,
-		text=True,
-		timeout=600,
+	output = run_benchmark(
+		"host_benchmark.py",
+		"--appointments",
+		"200",
+		"--requests",
+		"10",
+		"--rows",
+		"12000",
+		"--saves",
+		"6",
 	)
-	assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-	for line in (
+	assert_prints(
+		output,
 		"GET /api/crm/slots, 5 hosts x 31 days",
 		"GET /api/crm/slots, one host x 31 days",
 		"in process: availability.slots()",
@@ -86,8 +89,7 @@ def test_the_host_benchmark_runs_and_cleans_up(site):
 		"insert, with a host",
 		"reschedule (save with a new time), with a host",
 		"the overlap rule inside those saves",
-	):
-		assert line in result.stdout, result.stdout
+	)
 	frappe.db.rollback()
 	assert frappe.db.count("CRM Appointment") == before
 	assert not frappe.db.exists("CRM Appointment Host", {"name": ("like", "bench-host-%")})
@@ -98,3 +100,25 @@ def test_the_host_benchmark_runs_and_cleans_up(site):
 		)
 		== settings_before
 	)
+
+
+def test_the_feed_benchmark_runs_and_cleans_up(site):
+	"""`bash scripts/benchmark.sh --feed` in short."""
+	before = frappe.db.count("CRM Appointment")
+	output = run_benchmark(
+		"calendar_feed_benchmark.py",
+		"--appointments",
+		"20",
+		"--requests",
+		"5",
+		"--changes",
+		"2",
+		"--cold",
+		"1",
+	)
+	assert_prints(
+		output, "feed: GET ", "If-None-Match (304)", "feed: HEAD", "after 1 change", "nothing kept", "target"
+	)
+	frappe.db.rollback()
+	assert frappe.db.count("CRM Appointment") == before
+	assert not frappe.db.exists("CRM Appointment Host", "crm-feed-benchmark@example.org")

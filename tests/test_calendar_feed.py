@@ -4,9 +4,6 @@ the 304s polling clients get, and the feed over a live server."""
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -470,35 +467,6 @@ def test_events_kept_in_the_cache_give_the_bytes_building_them_gives(api, commit
 	built = api.get(path).get_data()
 	assert len(frappe.cache.get_keys("crm_calendar_feed_event:")) == 3
 	assert api.get(path).get_data() == built
-
-
-@pytest.mark.slow
-def test_the_feed_benchmark_runs_and_cleans_up(site):
-	before = frappe.db.count("CRM Appointment")
-	result = subprocess.run(
-		[
-			sys.executable,
-			"benchmarks/calendar_feed_benchmark.py",
-			*("--appointments", "20", "--requests", "5", "--changes", "2", "--cold", "1"),
-		],
-		cwd=os.path.dirname(os.path.dirname(__file__)),
-		capture_output=True,
-		text=True,
-		timeout=600,
-	)
-	assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-	for line in (
-		"feed: GET ",
-		"If-None-Match (304)",
-		"feed: HEAD",
-		"after 1 change",
-		"nothing kept",
-		"target",
-	):
-		assert line in result.stdout, result.stdout
-	frappe.db.rollback()
-	assert frappe.db.count("CRM Appointment") == before
-	assert not frappe.db.exists(HOST, "crm-feed-benchmark@example.org")
 
 
 # -- in the desk -------------------------------------------------------------------------------

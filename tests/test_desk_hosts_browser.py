@@ -218,6 +218,10 @@ def test_a_double_booking_in_the_desk_names_the_clashing_time_and_outside_hours_
 	page.wait_for_selector(".modal.show", state="hidden")
 	fill("scheduled_time", browser.user_datetime(page, str(datetime.combine(day, time(18, 0)))))
 	page.locator(".page-title").click()
+	# The control sets the document's value after a debounce: save only once it holds the new time
+	# (a busy machine otherwise saves the clashing time again).
+	page.wait_for_function("() => (cur_frm.doc.scheduled_time || '').includes(' 18:00')")
+	browser.wait_idle(page)
 	page.keyboard.press("Control+s")
 	page.locator(".desk-alert", has_text=f"This is outside {OTHER_NAME}'s hours").wait_for()
 	page.wait_for_url(f"**{LIST}/appointment_*")
