@@ -20,7 +20,7 @@ import requests
 
 from crm_appointments.booking_page import clear_page_cache
 from harness.live_server import start_live_server, stop_live_server
-from harness.site_data import remove_made_since
+from harness.site_data import make_desk_user, remove_made_since
 
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]
@@ -46,17 +46,7 @@ def make_hosts():
 	from crm_appointments.availability import WEEKDAYS
 
 	for email in HOSTS:
-		if not frappe.db.exists("User", email):
-			frappe.get_doc(
-				{
-					"doctype": "User",
-					"email": email,
-					"first_name": "Bench host",
-					"send_welcome_email": 0,
-					"user_type": "System User",
-					"roles": [{"role": "CRM Appointment User"}],
-				}
-			).insert(ignore_permissions=True)
+		make_desk_user(email, "Bench host", "CRM Appointment User")
 		frappe.get_doc(
 			{
 				"doctype": "CRM Appointment Host",

@@ -27,7 +27,7 @@ from frappe.utils import now_datetime
 
 from crm_appointments.doctypes import HOST
 from harness.live_server import start_live_server, stop_live_server
-from harness.site_data import remove_made_since
+from harness.site_data import make_desk_user, remove_made_since
 
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]
@@ -37,17 +37,7 @@ TARGETS = {"feed": 100.0, "304": 20.0}  # p50, milliseconds
 
 def make_host(appointments: int) -> str:
 	"""The host, its appointments and its feed; the path of the feed's address."""
-	if not frappe.db.exists("User", HOST_USER):
-		frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": HOST_USER,
-				"first_name": "Feed benchmark",
-				"send_welcome_email": 0,
-				"user_type": "System User",
-			}
-		).insert(ignore_permissions=True)
-	frappe.get_doc("User", HOST_USER).add_roles("CRM Appointment User")
+	make_desk_user(HOST_USER, "Feed benchmark", "CRM Appointment User")
 	host = frappe.get_doc(
 		{
 			"doctype": HOST,

@@ -32,7 +32,7 @@ from benchmarks.scale_benchmark import DOMAIN, remove_seeded, seed
 from crm_appointments import availability, host_calendars, slots
 from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS, SETTINGS
 from harness.live_server import start_live_server, stop_live_server
-from harness.site_data import remove_made_since
+from harness.site_data import make_desk_user, remove_made_since
 
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]
@@ -83,17 +83,7 @@ def make_hosts():
 	from crm_appointments.availability import WEEKDAYS
 
 	for email, zone in zip(HOSTS, ZONES, strict=True):
-		if not frappe.db.exists("User", email):
-			frappe.get_doc(
-				{
-					"doctype": "User",
-					"email": email,
-					"first_name": "Bench host",
-					"send_welcome_email": 0,
-					"user_type": "System User",
-				}
-			).insert(ignore_permissions=True)
-		frappe.get_doc("User", email).add_roles("CRM Appointment User")
+		make_desk_user(email, "Bench host", "CRM Appointment User")
 		if not frappe.db.exists(HOST, email):
 			frappe.get_doc(
 				{
