@@ -216,10 +216,12 @@ def test_a_double_booking_in_the_desk_names_the_clashing_time_and_outside_hours_
 	# Outside the host's hours is the staff's call: saved, with a warning.
 	page.locator(".modal.show .btn-modal-close").first.click()
 	page.wait_for_selector(".modal.show", state="hidden")
-	fill("scheduled_time", browser.user_datetime(page, str(datetime.combine(day, time(18, 0)))))
-	page.locator(".page-title").click()
-	# The control sets the document's value after a debounce: save only once it holds the new time
-	# (a busy machine otherwise saves the clashing time again).
+	# Typing a time is tested above; here the form is given the new time directly, so the save cannot
+	# race the date control's debounce (after the dialog, on a busy machine, it sometimes saved the
+	# clashing time again).
+	page.evaluate(
+		"value => cur_frm.set_value('scheduled_time', value)", str(datetime.combine(day, time(18, 0)))
+	)
 	page.wait_for_function("() => (cur_frm.doc.scheduled_time || '').includes(' 18:00')")
 	browser.wait_idle(page)
 	page.keyboard.press("Control+s")
@@ -274,9 +276,15 @@ def test_a_manager_sets_up_a_host_with_two_blocks_in_a_day_within_a_minute(manag
 			field = row.locator(f'.grid-static-col[data-fieldname="{fieldname}"] input')
 			field.fill(value)
 			field.blur()
+	# The grid's time controls set the row's value after a debounce: save once both rows hold theirs.
+	page.wait_for_function(
+		"() => (cur_frm.doc.working_hours || []).length === 2"
+		" && cur_frm.doc.working_hours.every(row => row.from_time && row.to_time)"
+	)
+	browser.wait_idle(page)
 	page.keyboard.press("Control+s")
 	summary = page.locator('.frappe-control[data-fieldname="weekly_summary"]')
-	expect(summary).to_contain_text("Mon 09:00\u201312:00, 13:00\u201317:00")
+	expect(summary).to_contain_text("Mon 09:00\u201312:00, 13:00\u201317:00", timeout=20_000)
 	elapsed = time_module.monotonic() - started
 	assert elapsed < 60, f"setting up a host took {elapsed:.0f} s"
 	browser.screenshot(page, "host_form")
