@@ -3,6 +3,7 @@ server (gunicorn serving the test site and its built assets)."""
 
 import os
 import shutil
+from contextlib import contextmanager
 
 CHROMIUM_ARGS = [
 	"--no-sandbox",
@@ -107,3 +108,28 @@ def save_failure(page, test_name: str):
 	folder = os.path.join(os.environ.get("FRAPPE_BENCH", "/tmp"), "logs", "crm-browser-failures")
 	os.makedirs(folder, exist_ok=True)
 	page.screenshot(path=os.path.join(folder, f"{test_name}.png"), full_page=True)
+
+
+@contextmanager
+def desk_session(request, playwright_browser, base: str, email: str, password: str):
+	"""A browser context of its own, logged in to the desk as `email`: its page (`page.base` is the
+	server's address). Afterwards a failed test's page is saved; a test that passed fails if the desk
+	threw on the way."""
+	context = playwright_browser.new_context(viewport=VIEWPORT, locale="en-GB")
+	page = context.new_page()
+	page.set_default_timeout(20_000)
+	errors = []
+	# Uncaught exceptions only. A promise rejected with a plain object (Frappe's request layer rejects
+	# with response objects) surfaces as just "Object", with no stack to tell whose it was: not counted.
+	page.on("pageerror", lambda error: str(error) != "Object" and errors.append(str(error)))
+	log_in(page, base, email, password)
+	page.base = base
+	yield page
+	report = getattr(request.node, "report_call", None)
+	failed = report is not None and report.failed
+	if failed:
+		save_failure(page, request.node.name)
+		print("JavaScript errors on the page:", *errors, sep="\n")
+	context.close()
+	if not failed:
+		assert not errors, f"JavaScript errors on the page: {errors}"

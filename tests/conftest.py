@@ -8,6 +8,7 @@ import os
 
 import frappe
 import pytest
+import requests
 
 from harness import site_data
 from tests import factories
@@ -102,6 +103,18 @@ def live_server(site):
 	server, base = start_live_server(SITE, SITES_PATH)
 	yield base
 	stop_live_server(server)
+
+
+@pytest.fixture
+def client(api, keys, live_server):
+	"""(session factory, base URL of the appointments route) for the manager's key."""
+
+	def session():
+		s = requests.Session()
+		s.headers["Authorization"] = f"Bearer {keys['manager']}"
+		return s
+
+	return session, f"{live_server}/api/crm/appointment"
 
 
 @pytest.fixture

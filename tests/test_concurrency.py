@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import frappe
 import pytest
-import requests
 
 from tests import factories
 
@@ -29,18 +28,6 @@ def at_once(count, work):
 
 	with ThreadPoolExecutor(max_workers=count) as pool:
 		return list(pool.map(run, range(count)))
-
-
-@pytest.fixture
-def client(api, keys, live_server):
-	"""(session factory, base URL of the appointments route) for the manager's key."""
-
-	def session():
-		s = requests.Session()
-		s.headers["Authorization"] = f"Bearer {keys['manager']}"
-		return s
-
-	return session, f"{live_server}/api/crm/appointment"
 
 
 def test_twenty_clients_appending_with_if_match_lose_no_update(client):

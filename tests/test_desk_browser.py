@@ -55,26 +55,11 @@ def forget_view_settings(user):
 @pytest.fixture
 def page(request, playwright_browser, live_server, staff, committed):
 	forget_view_settings(staff)
-	context = playwright_browser.new_context(viewport=browser.VIEWPORT, locale="en-GB")
-	page = context.new_page()
-	page.set_default_timeout(20_000)
-	errors = []
-	# Uncaught exceptions only. A promise rejected with a plain object (Frappe's request layer rejects
-	# with response objects) surfaces as just "Object", with no stack to tell whose it was: not counted.
-	page.on("pageerror", lambda error: str(error) != "Object" and errors.append(str(error)))
-	browser.log_in(page, live_server, staff, PASSWORD)
-	page.base = live_server
-	yield page
-	report = getattr(request.node, "report_call", None)
-	failed = report is not None and report.failed
-	if failed:
-		browser.save_failure(page, request.node.name)
-		print("JavaScript errors on the page:", *errors, sep="\n")
-	context.close()
-	forget_view_settings(staff)
-	if not failed:
-		# Whatever the test checked, the desk must not have thrown on the way.
-		assert not errors, f"JavaScript errors on the page: {errors}"
+	try:
+		with browser.desk_session(request, playwright_browser, live_server, staff, PASSWORD) as page:
+			yield page
+	finally:
+		forget_view_settings(staff)
 
 
 def saved(**fields):

@@ -37,18 +37,6 @@ def host(committed):
 	return doc.name
 
 
-@pytest.fixture
-def client(api, keys, live_server):
-	"""(session factory, base URL of the appointments route) for the manager's key."""
-
-	def session():
-		s = requests.Session()
-		s.headers["Authorization"] = f"Bearer {keys['manager']}"
-		return s
-
-	return session, f"{live_server}/api/crm/appointment"
-
-
 def free_hour(days: int) -> datetime:
 	"""A whole hour `days` ahead, aware UTC."""
 	return (datetime.now(UTC) + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
