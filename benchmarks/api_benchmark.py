@@ -19,6 +19,7 @@ import requests
 
 from benchmarks.common import create_bodies, warm_up
 from crm_appointments.rest.schema import COLUMNS
+from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 from harness.site_data import remove_made_since
 
@@ -49,10 +50,7 @@ def measure(session, method, url, headers, body=None):
 
 
 def main():
-	os.chdir(SITES_PATH)
-	frappe.init(site=SITE, sites_path=SITES_PATH)
-	frappe.connect()
-	frappe.set_user(USER)
+	site_data.connect(SITE, SITES_PATH, USER)
 	from frappe.core.doctype.user.user import generate_keys
 	from frappe.utils import add_days, now_datetime
 

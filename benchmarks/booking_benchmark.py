@@ -19,6 +19,7 @@ import frappe
 import requests
 
 from crm_appointments.booking_page import clear_page_cache
+from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 from harness.site_data import make_desk_user, remove_made_since
 
@@ -65,10 +66,7 @@ def guest(i: int) -> dict:
 
 
 def main():
-	os.chdir(SITES_PATH)
-	frappe.init(site=SITE, sites_path=SITES_PATH)
-	frappe.connect()
-	frappe.set_user("Administrator")
+	site_data.connect(SITE, SITES_PATH, "Administrator")
 	from frappe.utils import now_datetime
 
 	started = now_datetime()

@@ -26,6 +26,7 @@ import requests
 from frappe.utils import now_datetime
 
 from crm_appointments.doctypes import HOST
+from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 from harness.site_data import make_desk_user, remove_made_since
 
@@ -109,10 +110,7 @@ def main():
 	parser.add_argument("--cold", type=int, default=10)
 	args = parser.parse_args()
 
-	os.chdir(SITES_PATH)
-	frappe.init(site=SITE, sites_path=SITES_PATH)
-	frappe.connect()
-	frappe.set_user("Administrator")
+	site_data.connect(SITE, SITES_PATH, "Administrator")
 	started = now_datetime()
 	server = None
 	try:

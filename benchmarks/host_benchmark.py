@@ -31,6 +31,7 @@ from frappe.utils import add_days, get_datetime, getdate, now_datetime
 from benchmarks.scale_benchmark import DOMAIN, remove_seeded, seed
 from crm_appointments import availability, host_calendars, slots
 from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS, SETTINGS
+from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 from harness.site_data import make_desk_user, remove_made_since
 
@@ -407,10 +408,7 @@ def main():
 	parser.add_argument("--saves", type=int, default=200)
 	args = parser.parse_args()
 
-	os.chdir(SITES_PATH)
-	frappe.init(site=SITE, sites_path=SITES_PATH)
-	frappe.connect()
-	frappe.set_user(USER)
+	site_data.connect(SITE, SITES_PATH, USER)
 	from frappe.core.doctype.user.user import generate_keys
 
 	from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import issue_key

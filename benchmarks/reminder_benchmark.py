@@ -14,6 +14,8 @@ from datetime import timedelta
 import frappe
 from frappe.utils import now_datetime
 
+from harness import site_data
+
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]
 MARK = "bench-reminders.example.org"
@@ -98,10 +100,7 @@ def cleanup():
 
 
 def main():
-	os.chdir(SITES_PATH)
-	frappe.init(site=SITE, sites_path=SITES_PATH)
-	frappe.connect()
-	frappe.set_user("Administrator")
+	site_data.connect(SITE, SITES_PATH, "Administrator")
 	from harness.site_data import delete_outbox, make_outbox
 
 	make_outbox()

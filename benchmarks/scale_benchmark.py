@@ -35,6 +35,7 @@ from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import new_appointment_id
 from crm_appointments.rest import listing
 from crm_appointments.rest.schema import COLUMNS
+from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 
 SITE = os.environ["CRM_TEST_SITE"]
@@ -237,10 +238,7 @@ def main():
 	)
 	args = parser.parse_args()
 
-	os.chdir(SITES_PATH)
-	frappe.init(site=SITE, sites_path=SITES_PATH)
-	frappe.connect()
-	frappe.set_user(USER)
+	site_data.connect(SITE, SITES_PATH, USER)
 	from frappe.core.doctype.user.user import generate_keys
 
 	from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import issue_key

@@ -1,6 +1,8 @@
 """Site data the tests and the benchmarks both need: an outgoing Email Account, and the removal of
 what requests committed."""
 
+import os
+
 import frappe
 
 from crm_appointments import appointment_counts
@@ -89,3 +91,12 @@ def make_desk_user(email: str, first_name: str, *roles: str):
 			}
 		).insert(ignore_permissions=True)
 	frappe.get_doc("User", email).add_roles(*roles)
+
+
+def connect(site: str, sites_path: str, user: str = "Administrator"):
+	"""Connect this process to the site (a benchmark's set-up), working from the sites folder as
+	Frappe expects (it writes its logs relative to it), as `user`."""
+	os.chdir(sites_path)
+	frappe.init(site=site, sites_path=sites_path)
+	frappe.connect()
+	frappe.set_user(user)

@@ -273,13 +273,18 @@ def from_doc(row) -> dict:
 # -- query parameters ---------------------------------------------------------------------------
 
 
-def parse_list_params(args) -> ListQuery:
-	"""The list query the query string asks for; anything unknown or malformed is a 400."""
+def only_known_params(args, known):
+	"""Each parameter is one of `known`, given once; else a 400 naming it."""
 	for name in args:
-		if name not in LIST_PARAMS_BY_NAME:
+		if name not in known:
 			raise ApiError(400, f"Unknown query parameter: {name}.", name)
 		if len(args.getlist(name)) > 1:
 			raise ApiError(400, f"{name} was given more than once.", name)
+
+
+def parse_list_params(args) -> ListQuery:
+	"""The list query the query string asks for; anything unknown or malformed is a 400."""
+	only_known_params(args, LIST_PARAMS_BY_NAME)
 
 	def integer(param: QueryParam) -> int:
 		raw = args.get(param.name)
@@ -363,11 +368,7 @@ class SlotParams:
 
 
 def parse_slot_params(args) -> SlotParams:
-	for name in args:
-		if name not in SLOT_PARAMS_BY_NAME:
-			raise ApiError(400, f"Unknown query parameter: {name}.", name)
-		if len(args.getlist(name)) > 1:
-			raise ApiError(400, f"{name} was given more than once.", name)
+	only_known_params(args, SLOT_PARAMS_BY_NAME)
 	days = {}
 	for name in ("start", "end"):
 		raw = args.get(name)
