@@ -3,6 +3,13 @@
 Entering scheduled or confirmed creates the Event (start, end from the duration, the party and the
 appointment as participants) and links it in `calendar_event`; rescheduling moves it; cancelled and
 no_show cancel it; completed closes it; deleting the appointment deletes it. A draft has none.
+Participants someone added to the Event by hand stay.
+
+Frappe writes an Event's timeline entry (a Communication with its subject, description and time) on
+the page of each participant whose DocType shows Events in its timeline: a Contact's does. Its page
+is read by whoever may read the Contact, past the appointment's permissions, so the entry for the
+party is taken off again after every save of the Event (`keep_off_party_timeline`, an Event hook).
+The appointment's own timeline keeps its entry.
 """
 
 import frappe
@@ -70,7 +77,9 @@ def upsert_event(appointment):
 		participants.append((HOST, appointment.host))
 	if appointment.appointment_with and appointment.party:
 		participants.append((appointment.appointment_with, appointment.party))
-	current = [(p.reference_doctype, p.reference_docname) for p in event.get("event_participants") or []]
+	rows = event.get("event_participants") or []
+	added = [p for p in rows if not is_the_apps(p, appointment)]
+	current = [(p.reference_doctype, p.reference_docname) for p in rows if p not in added]
 	changed = (
 		event.is_new()
 		or current != participants
@@ -82,12 +91,62 @@ def upsert_event(appointment):
 	if not changed:
 		return
 	event.update(wanted)
-	event.set("event_participants", [])
+	event.set("event_participants", added)
 	for doctype, name in participants:
 		event.add_participant(doctype, name)
+	event.flags.appointment = appointment
 	event.save(ignore_permissions=True)
 	if appointment.calendar_event != event.name:
 		appointment.db_set("calendar_event", event.name, update_modified=False)
+
+
+def is_the_apps(participant, appointment) -> bool:
+	"""Whether the app put this participant on the appointment's Event: the appointment, a host, the
+	party (as it is, or as it was before this save). Anyone else was added by hand."""
+	if participant.reference_doctype in (APPOINTMENT, HOST):
+		return True
+	parties = {(appointment.appointment_with, appointment.party)}
+	if before := appointment.get_doc_before_save():
+		parties.add((before.appointment_with, before.party))
+	return (participant.reference_doctype, participant.reference_docname) in parties
+
+
+def keep_off_party_timeline(event, method=None):
+	"""Event on_update (after Frappe's own, which writes the timeline entries): take the entry for the
+	party of the appointment this Event belongs to off the party's page."""
+	if not event.get("event_participants"):
+		return
+	# A new Event is not yet in its appointment's calendar_event: upsert_event says whose it is.
+	appointment = event.flags.appointment or frappe.db.get_value(
+		APPOINTMENT, {"calendar_event": event.name}, ["appointment_with", "party"], as_dict=True
+	)
+	if appointment and appointment.party:
+		drop_timeline_entry(event.name, appointment.appointment_with, appointment.party)
+
+
+def drop_timeline_entry(event: str, doctype: str, name: str):
+	"""Remove the Event's timeline entry on the page of `doctype` `name` (a Communication linked to it
+	alone, as Frappe writes them; one linked elsewhere too only loses that link)."""
+	from crm_appointments.belongings import take_away
+
+	for communication in frappe.get_all(
+		"Communication",
+		filters=[
+			["reference_doctype", "=", "Event"],
+			["reference_name", "=", event],
+			["Communication Link", "link_doctype", "=", doctype],
+			["Communication Link", "link_name", "=", name],
+		],
+		pluck="name",
+		distinct=True,
+	):
+		links = frappe.get_all("Communication Link", {"parent": communication}, ["link_doctype", "link_name"])
+		if {(link.link_doctype, link.link_name) for link in links} == {(doctype, name)}:
+			take_away("Communication", communication, keep_copy=False)
+		else:
+			frappe.db.delete(
+				"Communication Link", {"parent": communication, "link_doctype": doctype, "link_name": name}
+			)
 
 
 def remove(appointment):

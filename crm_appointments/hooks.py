@@ -61,6 +61,9 @@ doc_events = {
 	# An appointment's host is one of its assignees; the sidebar's Assign To is reflected back
 	# (host_assignment.py).
 	"ToDo": {"on_update": "crm_appointments.host_assignment.reflect_sidebar_assignment"},
+	# Frappe writes an appointment Event's timeline entry on its party's page too, for every reader of
+	# the party; it is taken off again (calendar_sync.py).
+	"Event": {"on_update": "crm_appointments.calendar_sync.keep_off_party_timeline"},
 }
 
 scheduler_events = {

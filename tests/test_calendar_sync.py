@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import frappe
 import pytest
+from frappe.desk.form.load import get_communication_data
 from frappe.utils import get_datetime
 
+from crm_appointments.patches.v0_4 import party_timeline_entries
 from tests.factories import USERS, future, let_time_pass, make, stored
 
 
@@ -40,17 +42,75 @@ def test_scheduling_a_draft_creates_the_event():
 	assert event_of(doc) is not None
 
 
-def test_the_party_is_a_participant():
-	contact = frappe.get_doc(
-		{
-			"doctype": "Contact",
-			"first_name": "Party",
-			"email_ids": [{"email_id": "party@example.org", "is_primary": 1}],
-		}
+def party_contact(email="party@example.org"):
+	return frappe.get_doc(
+		{"doctype": "Contact", "first_name": "Party", "email_ids": [{"email_id": email, "is_primary": 1}]}
 	).insert()
+
+
+def timeline_of(doctype, name):
+	"""What a page shows in its timeline, as the desk loads it (for whoever may read the page)."""
+	return [(c.reference_doctype, c.reference_name) for c in get_communication_data(doctype, name)]
+
+
+def participants_of(doc):
+	return sorted((p.reference_doctype, p.reference_docname) for p in event_of(doc).event_participants)
+
+
+def test_the_party_is_a_participant_whose_page_shows_nothing_of_the_appointment():
+	"""Frappe writes the Event's timeline entry (its time and description) on the party Contact's
+	page, for every reader of the Contact; the app takes it off again after each save of the Event."""
+	contact = party_contact()
 	doc = make(status="scheduled", appointment_with="Contact", party=contact.name)
-	participants = [(p.reference_doctype, p.reference_docname) for p in event_of(doc).event_participants]
-	assert ("Contact", contact.name) in participants
+	assert participants_of(doc) == [("CRM Appointment", doc.name), ("Contact", contact.name)]
+	assert timeline_of("Contact", contact.name) == []
+	assert ("Event", doc.calendar_event) in timeline_of("CRM Appointment", doc.name)
+	doc.reschedule(future(days=12))  # the Event is saved again
+	assert timeline_of("Contact", contact.name) == []
+	doc.move_to("cancelled")
+	assert timeline_of("Contact", contact.name) == []
+	assert ("Event", doc.calendar_event) in timeline_of("CRM Appointment", doc.name)
+
+
+def test_a_participant_added_by_hand_stays_when_the_app_updates_the_event():
+	party, new_party, guest = (party_contact(f"{who}@example.org") for who in ("party", "new", "guest"))
+	doc = make(status="scheduled", appointment_with="Contact", party=party.name)
+	event = event_of(doc)
+	event.add_participant("Contact", guest.name)
+	event.save(ignore_permissions=True)
+	doc.reload()
+	doc.party = new_party.name
+	doc.scheduled_time = future(days=11)
+	doc.save()
+	assert participants_of(doc) == sorted(
+		[("CRM Appointment", doc.name), ("Contact", new_party.name), ("Contact", guest.name)]
+	)
+	assert get_datetime(event_of(doc).starts_on) == get_datetime(doc.scheduled_time)
+	# Who was added by hand keeps the entry Frappe writes; the party's page shows none.
+	assert ("Event", event.name) in timeline_of("Contact", guest.name)
+	assert timeline_of("Contact", new_party.name) == []
+
+
+def test_the_patch_takes_the_entries_made_before_off_the_partys_page():
+	contact, guest = party_contact(), party_contact("guest@example.org")
+	doc = make(status="scheduled", appointment_with="Contact", party=contact.name)
+	event = event_of(doc)
+	event.add_participant("Contact", guest.name)
+	event.save(ignore_permissions=True)
+	# As Frappe wrote it before the app took it off (its own method, without the Event's hooks).
+	event.create_communication(
+		next(p for p in event.event_participants if p.reference_docname == contact.name)
+	)
+	assert ("Event", event.name) in timeline_of("Contact", contact.name)
+
+	party_timeline_entries.execute()
+
+	assert timeline_of("Contact", contact.name) == []
+	assert ("Event", event.name) in timeline_of("Contact", guest.name)
+	assert ("Event", event.name) in timeline_of("CRM Appointment", doc.name)
+	assert participants_of(doc) == sorted(
+		[("CRM Appointment", doc.name), ("Contact", contact.name), ("Contact", guest.name)]
+	)
 
 
 def test_rescheduling_moves_the_event():
