@@ -10,7 +10,8 @@ What it lists: the host's appointments that held their time (scheduled, confirme
 no show) from 30 days back to the booking horizon, with the UID, summary and times their invitations
 carry; and the cancelled ones, STATUS:CANCELLED, for CANCELLED_SHOWN_DAYS days after their last
 change (the cancellation, or a later edit of their notes), so a calendar that keeps events it has
-seen drops them. Days are the site's; the window moves at its midnight.
+seen drops them. Only those the host may read in the desk (User Permissions and other apps' rules
+apply as in a list). Days are the site's; the window moves at its midnight.
 
 Polling is cheap: each event's bytes follow from its appointment's name and modified time (its
 DTSTAMP is the modified time), so `version` names the feed from one aggregate row, and a client that
@@ -28,7 +29,7 @@ import frappe
 import redis
 from frappe.utils import get_datetime, get_url, getdate, nowdate
 
-from crm_appointments import ics
+from crm_appointments import event_permissions, ics
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	DEFAULT_HORIZON_DAYS,
@@ -109,6 +110,16 @@ _LISTED = f"""from `tab{APPOINTMENT}`
 	and (status in %(shown)s or (status = %(cancelled)s and modified >= %(cancelled_since)s))"""
 
 
+def _listed(host: str) -> str:
+	"""_LISTED, less what the host may not read in the desk: the feed shows no more than the
+	appointments themselves would (a User Permission, another app's permission rules). A host's name is
+	their user's."""
+	readable = event_permissions.readable_appointments(host)
+	if readable is None:
+		return _LISTED + " and false"
+	return f"{_LISTED} and name in ({readable})"
+
+
 def _arguments(host: str, bounds: dict) -> dict:
 	return {**bounds, "host": host, "shown": SHOWN, "cancelled": CANCELLED}
 
@@ -117,7 +128,7 @@ def listed(host: str, bounds: dict) -> list[tuple[str, str]]:
 	"""(name, modified) of each appointment the feed lists, in its order; modified as text, as it
 	only names a version of the appointment here."""
 	return frappe.db.sql(
-		f"select name, cast(modified as char) {_LISTED} order by scheduled_time, name",
+		f"select name, cast(modified as char) {_listed(host)} order by scheduled_time, name",
 		_arguments(host, bounds),
 	)
 
@@ -137,7 +148,7 @@ def version(host: Host, bounds: dict | None = None) -> Version:
 		f"""select count(*), cast(max(modified) as char),
 		bit_xor(cast(conv(substr({row_hash}, 1, 16), 16, 10) as unsigned)),
 		bit_xor(cast(conv(substr({row_hash}, 17, 16), 16, 10) as unsigned))
-		{_LISTED}""",
+		{_listed(host.name)}""",
 		_arguments(host.name, bounds),
 	)
 	digest = hashlib.sha256()

@@ -20,6 +20,7 @@ user's read conditions, which is what reading the appointment itself costs.
 
 import frappe
 from frappe.desk.doctype.event import event as frappe_event
+from frappe.model.db_query import DatabaseQuery
 
 from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
 
@@ -66,7 +67,11 @@ def readable_appointments(user) -> str | None:
 	roles, User Permissions, if-owner rules and shares), or None when they may read none."""
 	if not frappe.has_permission(DOCTYPE, "read", user=user):
 		return None
-	return frappe.get_list(DOCTYPE, fields=["name"], user=user, limit_page_length=0, order_by="", run=False)
+	# DatabaseQuery with the user from the start: frappe.get_list(user=...) checks the session user's
+	# read permission before it takes `user` (Frappe 15), and a calendar feed's session is Guest's.
+	return DatabaseQuery(DOCTYPE, user=user).execute(
+		fields=["name"], user=user, limit_page_length=0, order_by="", run=False
+	)
 
 
 @frappe.whitelist()

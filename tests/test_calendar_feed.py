@@ -283,6 +283,23 @@ def test_each_host_sees_only_their_own_appointments(api, committed_hosts):
 	assert set(both_parsers(api.get(their_path).get_data(as_text=True))) == {ics.uid(theirs)}
 
 
+def test_a_host_narrowed_by_user_permissions_gets_only_what_they_may_read(api, committed_hosts):
+	"""The feed shows no more than the appointments themselves would: a host whom a User Permission
+	narrows to one appointment sees only that one in their feed, and the ETag changes with it."""
+	kept = factories.make(status="scheduled", host=HOLDER, scheduled_time=future(days=1))
+	hidden = factories.make(status="scheduled", host=HOLDER, scheduled_time=future(days=2))
+	frappe.db.commit()
+	path = turn_on(HOLDER)
+	frappe.db.commit()
+	before = api.get(path)
+	assert set(both_parsers(before.get_data(as_text=True))) == {ics.uid(kept), ics.uid(hidden)}
+	with factories.user_permission("user", kept.name):
+		narrowed = api.get(path, headers={"If-None-Match": before.headers["ETag"]})
+		assert narrowed.status_code == 200
+		assert set(both_parsers(narrowed.get_data(as_text=True))) == {ics.uid(kept)}
+	assert api.get(path, headers={"If-None-Match": before.headers["ETag"]}).status_code == 304
+
+
 def test_text_that_looks_like_icalendar_stays_inside_its_value(api, committed_hosts):
 	name = 'Eve\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:forged;X="1"'
 	doc = factories.make(
