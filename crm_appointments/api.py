@@ -74,14 +74,15 @@ def list_appointments():
 
 
 def list_slots():
-	"""Free times. Staff who may read appointments; anyone while public booking is on (else a guest
-	gets 404: the route is not there for them)."""
+	"""Free times. Staff who may read appointments, of the hosts they may read; anyone while public
+	booking is on, of every enabled host (else a guest gets 404: the route is not there for them)."""
 	open_to_public_or_staff("read")
 	rate_limits.limit_guest("slots")
 	params = schema.parse_slot_params(frappe.request.args)
-	if params.host and not slots.is_enabled_host(params.host):
+	hosts = slots.hosts_shown_to_caller(params.host)
+	if params.host and not hosts:
 		raise ApiError(400, f"No enabled host with id {params.host}.", "host")
-	found = slots.free_slots(params.start, params.end, params.time_zone, params.host, params.duration)
+	found = slots.free_slots(params.start, params.end, params.time_zone, hosts, params.duration)
 	return json_response(
 		{
 			"data": [{"start": schema.utc_z(start), "end": schema.utc_z(end)} for start, end in found],

@@ -46,16 +46,33 @@ def days_range(start: date, end: date, time_zone: str) -> tuple[datetime, dateti
 
 
 def free_slots(
-	start: date, end: date, time_zone: str, host: str | None = None, duration: int | None = None
+	start: date,
+	end: date,
+	time_zone: str,
+	host: str | list[str] | None = None,
+	duration: int | None = None,
 ) -> list[availability.Interval]:
+	"""Free starts of one host, of these hosts, or (None) of every enabled host."""
 	since, until = days_range(start, end, time_zone)
 	query = query_for(since, until, duration)
 	if query.latest < since or query.earliest >= until:
 		return []
 	since, until = max(since, query.earliest), min(until, query.latest + timedelta(seconds=1))
-	calendars = host_calendars.calendars([host] if host else None, since, until, query.buffer)
+	hosts = [host] if isinstance(host, str) else host
+	calendars = host_calendars.calendars(hosts, since, until, query.buffer)
 	return availability.slots(calendars, query)
 
 
-def is_enabled_host(host: str) -> bool:
-	return bool(frappe.db.get_value(HOST, host, "enabled"))
+def hosts_shown_to_caller(host: str | None = None) -> list[str] | None:
+	"""The enabled hosts whose free times the session's user may see (only `host`, when named): for a
+	guest every one (None when not narrowed to one), as the public booking page offers them all; for a
+	signed-in user those they may read, so a User Permission on hosts narrows the slots too. An empty
+	list when `host` is not one of them, whatever the reason."""
+	filters = {"enabled": 1, **({"name": host} if host else {})}
+	if frappe.session.user == "Guest":
+		if host:
+			return [host] if frappe.db.get_value(HOST, filters, "name") else []
+		return None
+	if not frappe.has_permission(HOST, "read"):
+		return []
+	return frappe.get_list(HOST, filters=filters, pluck="name", limit_page_length=0, order_by="name")

@@ -96,6 +96,7 @@ def test_bad_parameters_are_a_400_naming_them(api, keys, host, query, param):
 # without a zone of their own is in it.
 
 SETTINGS = "CRM Appointment Settings"
+HOST_DOCTYPE = "CRM Appointment Host"
 BERLIN, KOLKATA, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Kolkata"), ZoneInfo("America/New_York")
 OTHER_HOST = USERS["manager"]
 
@@ -377,3 +378,48 @@ def test_blocks_that_touch_are_one_stretch(api, keys, booking):
 	booking(slot_interval=45)
 	# Steps of 45 minutes from 09:00 and from 12:00; 11:15-12:15 runs from one block into the next.
 	assert local(free(api, keys, day, duration=60)) == ["09:00", "09:45", "10:30", "11:15", "12:00"]
+
+
+def test_a_user_narrowed_to_one_host_gets_only_that_hosts_slots(api, keys, booking):
+	"""Slots go by the hosts the caller may read: a User Permission on hosts narrows them, and a host
+	outside it is the same 400 as one that does not exist. Guests (booking on) see every host."""
+	day = date.today() + timedelta(days=4)
+	factories.host("user", hours=every_day("09:00", "10:00"))
+	factories.host("manager", hours=every_day("11:00", "12:00"))
+	frappe.db.commit()
+	query = f"{URL}?start={day}&end={day}&duration=60"
+
+	def offered(**params):
+		return local(free(api, keys, day, duration=60, **params))
+
+	assert offered() == ["09:00", "11:00"]
+	narrowing = frappe.get_doc(
+		{
+			"doctype": "User Permission",
+			"user": USERS["user"],
+			"allow": HOST_DOCTYPE,
+			"for_value": USERS["user"],
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	try:
+		assert offered() == ["09:00"]
+		assert offered(host=USERS["user"]) == ["09:00"]
+		refused = api.get(f"{query}&host={OTHER_HOST}", key=keys["user"])
+		assert (refused.status_code, error_of(refused)["param"]) == (400, "host")
+		unknown = api.get(f"{query}&host=x@example.com", key=keys["user"])
+		assert error_of(refused)["message"] == error_of(unknown)["message"].replace(
+			"x@example.com", OTHER_HOST
+		)
+		# Others are not narrowed by it; nor is the public page's answer.
+		manager = api.get(query, key=keys["manager"]).get_json()["data"]
+		assert local([(utc_of(s["start"]), utc_of(s["end"])) for s in manager]) == ["09:00", "11:00"]
+		frappe.db.set_single_value(SETTINGS, "enable_public_booking", 1)
+		frappe.db.commit()
+		guest = api.get(query).get_json()["data"]
+		assert local([(utc_of(s["start"]), utc_of(s["end"])) for s in guest]) == ["09:00", "11:00"]
+	finally:
+		frappe.db.rollback()
+		frappe.db.set_single_value(SETTINGS, "enable_public_booking", 0)
+		frappe.delete_doc("User Permission", narrowing.name, ignore_permissions=True)
+		frappe.db.commit()
