@@ -13,6 +13,7 @@ import frappe
 import pytest
 from frappe.utils import format_datetime, format_time, getdate, nowdate
 from frappe.utils.password import update_password
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from crm_appointments.host_calendars import to_site
@@ -242,6 +243,24 @@ def manager_page(request, playwright_browser, live_server, committed):
 		yield page
 
 
+def type_time(page, row, value_of: str, fieldname: str, value: str):
+	"""Type a time into a grid cell and wait until the row holds it. The time control sets the row's
+	value after a debounce, and a busy machine can re-draw the row in between and drop what was
+	typed: then type it again, as a person who sees the cell empty would."""
+	cell = row.locator(f'.grid-static-col[data-fieldname="{fieldname}"]')
+	for _attempt in range(3):
+		cell.click()
+		field = cell.locator("input")
+		field.fill(value)
+		field.blur()
+		try:
+			page.wait_for_function(f"() => {value_of}", timeout=5_000)
+			return
+		except PlaywrightTimeoutError:
+			continue
+	raise AssertionError(f"the {fieldname} cell never took {value}")
+
+
 def test_a_manager_sets_up_a_host_with_two_blocks_in_a_day_within_a_minute(manager_page):
 	"""New host: their user, Add Row and two times, twice (Monday is the first day offered), save."""
 	page = manager_page
@@ -259,14 +278,12 @@ def test_a_manager_sets_up_a_host_with_two_blocks_in_a_day_within_a_minute(manag
 		row = grid.locator(f'.grid-body .grid-row[data-idx="{index}"]')
 		# A cell becomes a field when clicked; Day starts as Monday, its first option.
 		for fieldname, value in (("from_time", start), ("to_time", end)):
-			row.locator(f'.grid-static-col[data-fieldname="{fieldname}"]').click()
-			field = row.locator(f'.grid-static-col[data-fieldname="{fieldname}"] input')
-			field.fill(value)
-			field.blur()
-			# The time control sets the row's value after a debounce; clicking the next cell first
-			# re-draws the row and can drop it (as a person waits to see the value take).
-			page.wait_for_function(
-				f"() => ((cur_frm.doc.working_hours || [])[{index - 1}] || {{}}).{fieldname}"
+			type_time(
+				page,
+				row,
+				f"((cur_frm.doc.working_hours || [])[{index - 1}] || {{}}).{fieldname}",
+				fieldname,
+				value,
 			)
 	# The grid's time controls set the row's value after a debounce: save once both rows hold theirs.
 	page.wait_for_function(
