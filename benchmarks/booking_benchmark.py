@@ -147,6 +147,10 @@ def main():
 	):
 		m = summary(times)
 		print(f"{name:34} {m['p50']:8.2f} {m['p99']:8.2f}")
+	slowest = sorted(range(len(post_ms)), key=post_ms.__getitem__, reverse=True)[:3]
+	print(
+		"slowest bookings (in the order made): " + ", ".join(f"#{i + 1} {post_ms[i]:.0f} ms" for i in slowest)
+	)
 	print(
 		f"\ntargets: booking end to end p50 < 150 ms: {summary(total_ms)['p50']:.1f}; GET /book p50 < 100 ms: {summary(page_ms)['p50']:.1f}"
 	)
