@@ -134,7 +134,7 @@ def create_appointment():
 def update_appointment(id: str):
 	no_query_parameters()
 	values = schema.to_doc_values(read_body(), creating=False)
-	doc = load(id, for_update=True)
+	doc = load(id, for_update=True, hosts=[values["host"]] if values.get("host") else [])
 	current = etag(schema.from_doc(doc))
 	if not doc.changes(values):
 		doc.check_permission("write")  # a PATCH is a write the caller must be allowed, change or not
@@ -179,10 +179,11 @@ def idempotently(body, respond, replayed=lambda response, stored: response):
 		raise
 
 
-def load(id: str, for_update: bool = False):
+def load(id: str, for_update: bool = False, hosts=()):
 	"""The appointment, if it exists and the user may read it; otherwise 404 (so ids do not leak).
 
-	Reads take the row with one plain query; writes load (and lock) the full document."""
+	Reads take the row with one plain query; writes load (and lock) the full document, after the rows
+	of its host and of `hosts` (those the write may give it: controller.get_for_update)."""
 	not_found = ApiError(404, f"No appointment with id {id}.", "id")
 	if for_update:
 		# Start the write's transaction at its row lock. Under REPEATABLE READ a transaction's plain
@@ -193,7 +194,7 @@ def load(id: str, for_update: bool = False):
 		# request's own work, which it must stay.
 		frappe.db.commit()
 		try:
-			doc = controller.get_for_update(id)
+			doc = controller.get_for_update(id, hosts)
 		except frappe.DoesNotExistError:
 			raise not_found from None
 	else:
@@ -252,7 +253,8 @@ def cancel_booking(token: str):
 def reschedule_booking(token: str):
 	rate_limits.limit_guest("manage")
 	no_query_parameters()
-	doc = managed(token, for_update=True)
+	frappe.db.commit()  # start the write's transaction here (see `load`)
+	doc = managed(token)  # not locked yet: booking.reschedule locks the hosts it may take first
 	values = schema.parse_body(read_body(), schema.RESCHEDULE_FIELDS)
 	return booking_response(booking.reschedule(doc, token, values["start"], values.get("time_zone")))
 

@@ -209,12 +209,13 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 	free = hosts_free_at(start, doc.duration, ignore=doc)
 	ordered = [doc.host] if doc.host in free else []
 	ordered += by_preference([h for h in free if h != doc.host], start)
-	host_calendars.lock_hosts(ordered)  # as in `book`
 	name = doc.name
 	for host in ordered:
 		frappe.db.savepoint(SAVEPOINT)
 		try:
-			doc = controller.get_for_update(name)
+			# Every host it may take, with the one it has, before the appointment (see `book`).
+			doc = controller.get_for_update(name, ordered)
+			ensure_changeable(doc)  # as it is now, locked
 			doc.flags.ignore_permissions = True
 			doc.host = host
 			doc.reschedule(str(host_calendars.to_site(start)))  # whitelisted: typed str

@@ -5,7 +5,10 @@ handed to availability is aware UTC.
 
 The overlap rule's reads, and why they are made the way they are:
 - Every save that may give a host time takes the host's row first (`lock_hosts`), so two saves for
-  one host run one after the other; saves for different hosts do not wait for each other.
+  one host run one after the other; saves for different hosts do not wait for each other. All the
+  host rows a write will take are taken in one statement, in name order, before the appointment's
+  row: the host it has (read as committed now: `committed_host`) and every host it may get. A host
+  row taken after the appointment's would let two writes wait for each other in a circle.
 - The second of two such saves must see what the first committed. Under InnoDB's repeatable read a
   plain read shows the transaction's snapshot, which may be older than that commit; a locking read
   over the (host, scheduled_time) range would show it, but also takes gap locks at the ends of the
@@ -74,6 +77,13 @@ def lock_hosts(hosts) -> None:
 		frappe.db.sql(
 			f"select name from `tab{HOST}` where name in %(names)s order by name for update", {"names": names}
 		)
+
+
+def committed_host(appointment: str) -> str | None:
+	"""The appointment's host as committed now: not this transaction's snapshot, which may be older
+	than a host change another save has committed since (see lock_hosts)."""
+	rows = committed_now(f"select host from `tab{APPOINTMENT}` where name = %(name)s", {"name": appointment})
+	return rows[0][0] if rows else None
 
 
 # The live appointments of some hosts that start in a range (values: range_values), found through the

@@ -454,6 +454,38 @@ def test_with_two_hosts_two_of_the_racing_guests_get_the_slot_one_with_each(open
 	assert sorted(hosts) == sorted([USERS["user"], USERS["manager"]])
 
 
+@pytest.mark.parametrize("round", range(3))
+def test_two_guests_moving_bookings_of_two_hosts_into_one_slot_at_once_both_get_it(open_booking, base, round):
+	"""Each booking keeps its own host, who is free then; each may also take the other host, so each
+	reschedule takes both hosts' rows, in one order, before its appointment's: neither waits for the
+	other in a circle (a deadlock's 503)."""
+	from tests.test_concurrency import at_once
+
+	factories.host("manager", hours=[(d, "09:00", "12:00") for d in range(7)], time_zone="Europe/Berlin")
+	frappe.db.commit()
+	tokens = []
+	for i in range(2):
+		response = book(base, start=berlin(12 + round, 9), customer_email=f"mover{i}@example.org")
+		assert response.status_code == 200, response.text
+		message, _ = mail_to(response.json()["id"], "Booked")
+		tokens.append(token_in(parts(message)[0]))
+	target = berlin(12 + round, 11)
+
+	answers = at_once(
+		2,
+		lambda i: guest().post(f"{base}/bookings/{tokens[i]}/reschedule", json={"start": target}, timeout=30),
+	)
+
+	assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
+	frappe.db.rollback()
+	moved = frappe.get_all(
+		"CRM Appointment",
+		filters={"customer_email": ("like", "mover%@example.org"), "scheduled_time": site_time(target)},
+		pluck="host",
+	)
+	assert sorted(moved) == sorted([USERS["user"], USERS["manager"]])
+
+
 # -- who may reach the routes ---------------------------------------------------------------------------
 
 

@@ -193,6 +193,51 @@ def test_bookings_of_different_hosts_and_hostless_creates_at_once_all_succeed(cl
 	assert [a.status_code for a in answers] == [200] * CLIENTS, [a.text[:300] for a in answers]
 
 
+@pytest.mark.parametrize("round", range(3))
+def test_two_patches_swapping_two_appointments_hosts_at_once_both_succeed(client, other_hosts, round):
+	"""Two appointments, each given the other's host at once (each at its own time, so no rule refuses
+	either). A PATCH takes the rows of the host it has and the one it gets, in one order, before the
+	appointment's; taking the new host's row after the appointment's, each would wait for the other
+	(a deadlock's 503)."""
+	session, base = client
+	hosts = other_hosts[:2]
+	docs = [
+		make_scheduled(host, free_hour(days=9 + round) + timedelta(hours=i)) for i, host in enumerate(hosts)
+	]
+	given = hosts[::-1]
+
+	answers = at_once(
+		2, lambda i: session().patch(f"{base}/{docs[i].name}", json={"host": given[i]}, timeout=60)
+	)
+
+	assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
+	frappe.db.rollback()
+	assert [frappe.db.get_value("CRM Appointment", doc.name, "host") for doc in docs] == given
+
+
+@pytest.mark.parametrize("round", range(2))
+def test_patches_giving_one_appointment_different_hosts_at_once_never_deadlock(
+	client, host, other_hosts, round
+):
+	"""Clients each give one appointment another host at once: every answer is a 200 or a 409 (it
+	changed meanwhile), never a deadlock's 503, and the appointment ends with a host a 200 asked for."""
+	session, base = client
+	doc = make_scheduled(host, free_hour(days=8) + timedelta(hours=round))
+	targets = [host, *other_hosts] * 2
+
+	answers = at_once(
+		len(targets),
+		lambda i: session().patch(f"{base}/{doc.name}", json={"host": targets[i]}, timeout=60),
+	)
+
+	statuses = [a.status_code for a in answers]
+	assert set(statuses) <= {200, 409}, [a.text[:300] for a in answers if a.status_code not in (200, 409)]
+	assert 200 in statuses
+	frappe.db.rollback()
+	final = frappe.db.get_value("CRM Appointment", doc.name, "host")
+	assert final in {targets[i] for i, status in enumerate(statuses) if status == 200}
+
+
 # -- the desk's and the ORM's way in -------------------------------------------------------------
 
 

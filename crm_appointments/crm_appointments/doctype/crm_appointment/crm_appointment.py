@@ -67,10 +67,20 @@ OPTIONAL_FIELDS = (
 )
 
 
-def get_for_update(name: str):
-	"""The appointment, locked for a write: its host's row first, as every save takes them."""
-	host_calendars.lock_hosts([frappe.db.get_value(APPOINTMENT, name, "host")])
-	return frappe.get_doc(APPOINTMENT, name, for_update=True)
+def get_for_update(name: str, hosts=()):
+	"""The appointment, locked for a write: the host's rows first, as every save takes them (its host,
+	and `hosts`, those the write may give it). Should another save give it another host between
+	reading the host and locking the appointment, saving it would take that host's row after the
+	appointment's, against the order every other save keeps (a deadlock): the same conflict as a
+	change made meanwhile, to retry."""
+	host = host_calendars.committed_host(name)
+	host_calendars.lock_hosts([host, *hosts])
+	doc = frappe.get_doc(APPOINTMENT, name, for_update=True)
+	if (doc.host or None) != host:
+		raise frappe.TimestampMismatchError(
+			_("The appointment was changed by another request at the same time. Retry.")
+		)
+	return doc
 
 
 def new_appointment_id() -> str:
@@ -119,7 +129,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		"""Frappe locks the row here, before any hook; the hosts' rows come first (see
 		host_calendars.lock_hosts: one lock order for every save)."""
 		if not self.is_new():
-			host_calendars.lock_hosts([frappe.db.get_value(APPOINTMENT, self.name, "host"), self.host])
+			host_calendars.lock_hosts([host_calendars.committed_host(self.name), self.host])
 		super().check_if_latest()
 
 	def onload(self):
