@@ -15,6 +15,7 @@ The rules are here and in the CRM Appointment controller; the REST layer (api.py
   hash. Cancel and reschedule need the appointment live and its start ahead.
 """
 
+import dataclasses
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -78,23 +79,32 @@ def book(
 		"duration": duration,
 		"manage_token_hash": token_hash(token),
 	}
-	frappe.get_doc(values).validate_customer_fields()
+	customer = frappe.get_doc(values)
+	customer.normalise_fields()
+	customer.validate_customer_fields()
 	candidates = by_preference(hosts_free_at(start, duration), start)
 	# Every candidate's row, in name order, before any insert: a booking that loses one host keeps its
 	# lock while it tries the next, so bookings racing over several hosts would otherwise wait for each
 	# other's hosts in a circle.
 	host_calendars.lock_hosts(candidates)
-	for host in candidates:
+	doc = first_host_that_takes(
+		candidates, lambda host: frappe.get_doc({**values, "host": host}).insert(ignore_permissions=True)
+	)
+	appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
+	return doc, token
+
+
+def first_host_that_takes(hosts: list[str], write):
+	"""`write(host)` for each host in turn, each in a savepoint, until one is not refused because
+	another booking took the host meanwhile (the controller sees it under the host's lock); its
+	result. None taking it is a SlotNotFreeError."""
+	for host in hosts:
 		frappe.db.savepoint(SAVEPOINT)
 		try:
-			doc = frappe.get_doc({**values, "host": host}).insert(ignore_permissions=True)
+			return write(host)
 		except DoubleBookingError:
-			# Another booking took this host meanwhile (the controller saw it under the host's lock).
 			frappe.db.rollback(save_point=SAVEPOINT)
 			frappe.clear_messages()
-			continue
-		appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
-		return doc, token
 	not_free()
 
 
@@ -115,9 +125,7 @@ def without_busy(calendar: availability.HostCalendar, held) -> availability.Host
 	busy = list(calendar.busy)
 	if held in busy:
 		busy.remove(held)
-	return availability.HostCalendar(
-		host=calendar.host, zone=calendar.zone, blocks=calendar.blocks, time_off=calendar.time_off, busy=busy
-	)
+	return dataclasses.replace(calendar, busy=busy)
 
 
 def by_preference(hosts: list[str], start: datetime) -> list[str]:
@@ -210,19 +218,16 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 	ordered = [doc.host] if doc.host in free else []
 	ordered += by_preference([h for h in free if h != doc.host], start)
 	name = doc.name
-	for host in ordered:
-		frappe.db.savepoint(SAVEPOINT)
-		try:
-			# Every host it may take, with the one it has, before the appointment (see `book`).
-			doc = controller.get_for_update(name, ordered)
-			ensure_changeable(doc)  # as it is now, locked
-			doc.flags.ignore_permissions = True
-			doc.host = host
-			doc.reschedule(str(host_calendars.to_site(start)))  # whitelisted: typed str
-		except DoubleBookingError:
-			frappe.db.rollback(save_point=SAVEPOINT)
-			frappe.clear_messages()
-			continue
-		appointment_mail.send_booking_update(doc, manage_url(token), time_zone)
+
+	def move(host):
+		# Every host it may take, with the one it has, before the appointment (see `book`).
+		doc = controller.get_for_update(name, ordered)
+		ensure_changeable(doc)  # as it is now, locked
+		doc.flags.ignore_permissions = True
+		doc.host = host
+		doc.reschedule(str(host_calendars.to_site(start)))  # whitelisted: typed str
 		return doc
-	not_free()
+
+	doc = first_host_that_takes(ordered, move)
+	appointment_mail.send_booking_update(doc, manage_url(token), time_zone)
+	return doc

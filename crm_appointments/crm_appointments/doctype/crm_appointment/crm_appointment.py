@@ -190,10 +190,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 	def validate(self):
 		if self.flags.restoring:
 			self.keep_as_deleted()
-		self.validate_customer_name()
-		self.validate_customer_email()
-		self.validate_phone_number()
-		self.validate_single_line_fields()
+		self.validate_customer_fields()
 		self.validate_scheduled_time()
 		self.validate_duration()
 		if not self.flags.restoring:
@@ -309,9 +306,8 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		self.status = workflow.label_of(self.status) or self.status
 
 	def validate_customer_fields(self):
-		"""The customer's own fields, normalised and checked on their own: self-service booking checks
-		them before it looks for a free host, so bad input is a 400 whatever the time asked for."""
-		self.normalise_fields()
+		"""The customer's own fields (normalised first): self-service booking checks them on their own
+		before it looks for a free host, so bad input is a 400 whatever the time asked for."""
 		self.validate_customer_name()
 		self.validate_customer_email()
 		self.validate_phone_number()
