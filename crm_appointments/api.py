@@ -228,11 +228,7 @@ def create_booking():
 	body = read_body()
 	values = schema.parse_body(body, schema.BOOKING_FIELDS)
 
-	def respond():
-		doc, _token = booking.book(**values)
-		return json_response(schema.booking_from_doc(doc, controller.host_name(doc.host)))
-
-	return idempotently(body, respond)
+	return idempotently(body, lambda: booking_response(booking.book(**values)[0], with_customer=False))
 
 
 def get_booking(token: str):
@@ -269,7 +265,5 @@ def managed(token: str, for_update: bool = False):
 	return doc
 
 
-def booking_response(doc):
-	return json_response(
-		schema.booking_from_doc(doc, controller.host_name(doc.host) if doc.host else None, True)
-	)
+def booking_response(doc, with_customer: bool = True):
+	return json_response(schema.booking_from_doc(doc, controller.host_name(doc.host), with_customer))

@@ -227,7 +227,7 @@ def _send_to_customer(template: str, appointment, manage_link: str, time_zone: s
 		template,
 		appointment,
 		start=start_text(appointment, time_zone),
-		host_name=host_name(host) if host else "",
+		host_name=host_name(host) or "",
 		manage_link=manage_link,
 	)
 	# Plain-text templates are escaped whole; the link (the app's own URL) is made clickable.
@@ -235,7 +235,7 @@ def _send_to_customer(template: str, appointment, manage_link: str, time_zone: s
 	escaped = frappe.utils.escape_html(manage_link)
 	recorded = message.replace(escaped, frappe._("[the customer's private manage link]"))
 	message = message.replace(escaped, f'<a href="{escaped}">{escaped}</a>')
-	organizer = (frappe.db.get_value("User", host, "email") if host else None) or None
+	organizer = frappe.db.get_value("User", host, "email") if host else None
 	return queue(
 		appointment, [appointment.customer_email], subject, message, organizer=organizer, recorded=recorded
 	)

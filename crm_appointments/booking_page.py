@@ -34,7 +34,6 @@ def base_context(context):
 	context.horizon_days = settings.booking_horizon or DEFAULT_HORIZON_DAYS
 	context.site_zone = site_zone().key
 	context.texts = texts()
-	return settings
 
 
 def texts() -> dict:

@@ -20,14 +20,15 @@ def get_context(context):
 	if doc is None:
 		raise frappe.PageDoesNotExistError
 	context.title = _("Your appointment")
+	changeable = booking.is_changeable(doc)
 	context.token = token
 	context.booking = frappe._dict(
 		id=doc.name,
 		status=_(doc.status),
 		start=to_utc(doc.scheduled_time),
 		duration=doc.duration,
-		host_name=host_name(doc.host) if doc.host else "",
+		host_name=host_name(doc.host) or "",
 		customer_name=doc.customer_name,
-		changeable=booking.is_changeable(doc),
-		can_move=booking.is_changeable(doc) and context.enabled,
+		changeable=changeable,
+		can_move=changeable and context.enabled,
 	)

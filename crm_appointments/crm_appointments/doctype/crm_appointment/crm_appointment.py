@@ -567,7 +567,10 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		exceptions.throw(InvalidFieldError, message, fieldname=fieldname, title=_("Invalid value"))
 
 
-def host_name(host: str) -> str:
+def host_name(host: str | None) -> str | None:
+	"""The host's full name (their user id when they have none); None for no host."""
+	if not host:
+		return None
 	return frappe.db.get_value(HOST, host, "full_name") or host
 
 
