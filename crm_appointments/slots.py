@@ -49,16 +49,15 @@ def free_slots(
 	start: date,
 	end: date,
 	time_zone: str,
-	host: str | list[str] | None = None,
+	hosts: list[str] | None = None,
 	duration: int | None = None,
 ) -> list[availability.Interval]:
-	"""Free starts of one host, of these hosts, or (None) of every enabled host."""
+	"""Free starts of these hosts, or (None) of every enabled host."""
 	since, until = days_range(start, end, time_zone)
 	query = query_for(since, until, duration)
 	if query.latest < since or query.earliest >= until:
 		return []
 	since, until = max(since, query.earliest), min(until, query.latest + timedelta(seconds=1))
-	hosts = [host] if isinstance(host, str) else host
 	calendars = host_calendars.calendars(hosts, since, until, query.buffer)
 	return availability.slots(calendars, query)
 

@@ -125,5 +125,5 @@ def book_what_is_offered(host_users, data):
 		still = [s for s, _ in slots.free_slots(day, day + timedelta(days=1), zone, None, duration)]
 		assert (start in still) == bool(others)
 		assert start not in [
-			s for s, _ in slots.free_slots(day, day + timedelta(days=1), zone, host, duration)
+			s for s, _ in slots.free_slots(day, day + timedelta(days=1), zone, [host], duration)
 		]
