@@ -79,7 +79,7 @@ def remove_made_since(started):
 
 
 def make_desk_user(email: str, first_name: str, *roles: str):
-	"""A System User with these roles, made once (a benchmark's host, say)."""
+	"""A System User with these roles, made once (a test user, a benchmark's host)."""
 	if not frappe.db.exists("User", email):
 		frappe.get_doc(
 			{

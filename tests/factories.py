@@ -6,6 +6,8 @@ from datetime import timedelta
 import frappe
 from frappe.utils import now_datetime
 
+from harness.site_data import make_desk_user
+
 USERS = {
 	"manager": "crm-test-manager@example.com",
 	"user": "crm-test-user@example.com",
@@ -20,18 +22,7 @@ ROLES = {
 
 def make_users():
 	for kind, email in USERS.items():
-		if not frappe.db.exists("User", email):
-			frappe.get_doc(
-				{
-					"doctype": "User",
-					"email": email,
-					"first_name": f"CRM test {kind}",
-					"send_welcome_email": 0,
-					"user_type": "System User",
-				}
-			).insert(ignore_permissions=True)
-		user = frappe.get_doc("User", email)
-		user.add_roles(*ROLES[kind])
+		make_desk_user(email, f"CRM test {kind}", *ROLES[kind])
 
 
 def delete_users():

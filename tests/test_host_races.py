@@ -18,6 +18,7 @@ import requests
 
 from crm_appointments import host_calendars
 from crm_appointments.exceptions import DoubleBookingError
+from harness.site_data import make_desk_user
 from tests import factories
 from tests.factories import USERS
 from tests.test_concurrency import at_once
@@ -128,17 +129,7 @@ def other_hosts(committed):
 	"""Six more hosts, with no appointments yet (new hosts are next to each other in the
 	(host, scheduled_time) index, with nothing between them)."""
 	for email in OTHER_HOSTS:
-		if not frappe.db.exists("User", email):
-			frappe.get_doc(
-				{
-					"doctype": "User",
-					"email": email,
-					"first_name": "Race host",
-					"send_welcome_email": 0,
-					"user_type": "System User",
-				}
-			).insert(ignore_permissions=True)
-		frappe.get_doc("User", email).add_roles("CRM Appointment User")
+		make_desk_user(email, "Race host", "CRM Appointment User")
 		factories.host(email)
 	frappe.db.commit()
 	yield OTHER_HOSTS

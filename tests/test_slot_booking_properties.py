@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from crm_appointments import availability, host_calendars, slots
 from crm_appointments.exceptions import DoubleBookingError
+from harness.site_data import make_desk_user
 from tests import factories
 from tests.factories import USERS
 
@@ -30,17 +31,7 @@ THIRD = "crm-test-slot-host@example.com"
 @pytest.fixture
 def host_users():
 	"""The test users with a CRM role, and one more (rolled back with the test)."""
-	if not frappe.db.exists("User", THIRD):
-		frappe.get_doc(
-			{
-				"doctype": "User",
-				"email": THIRD,
-				"first_name": "Slot host",
-				"send_welcome_email": 0,
-				"user_type": "System User",
-			}
-		).insert(ignore_permissions=True)
-	frappe.get_doc("User", THIRD).add_roles("CRM Appointment User")
+	make_desk_user(THIRD, "Slot host", "CRM Appointment User")
 	return [USERS["user"], USERS["manager"], THIRD]
 
 
