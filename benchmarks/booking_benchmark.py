@@ -4,7 +4,9 @@ free one (the booking page's two calls), and the booking page itself.
     bash scripts/benchmark.sh --booking [bookings, default 200]
 
 Starts gunicorn (2 workers) for the test site on loopback, makes two hosts free all day, turns public
-booking on, and times each guest in turn (a different client address each, as real visitors are).
+booking on, and times each guest in turn (a different client address each, as real visitors are:
+given in X-Forwarded-For, which the test site's config trusts from loopback, `crm_trusted_proxies`,
+set by scripts/test.sh).
 Targets: a booking end to end p50 < 150 ms; GET /book p50 < 100 ms. Everything it made is removed and
 the settings put back at the end.
 """

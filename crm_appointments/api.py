@@ -75,10 +75,15 @@ def list_appointments():
 
 def list_slots():
 	"""Free times. Staff who may read appointments, of the hosts they may read; anyone while public
-	booking is on, of every enabled host (else a guest gets 404: the route is not there for them)."""
+	booking is on, of every host who can take appointments (else a guest gets 404: the route is not
+	there for them). Only staff may narrow them to one host."""
 	open_to_public_or_staff("read")
 	rate_limits.limit_guest("slots")
 	params = schema.parse_slot_params(frappe.request.args)
+	if params.host and frappe.session.user == "Guest":
+		# A guest never names a host by their user id (it is their login): the same answer whatever
+		# the value, so it tells nothing of who is a host.
+		raise ApiError(400, "Guests cannot choose a host here.", "host")
 	hosts = slots.hosts_shown_to_caller(params.host)
 	if params.host and not hosts:
 		raise ApiError(400, f"No enabled host with id {params.host}.", "host")
@@ -227,7 +232,7 @@ def create_booking():
 	no_query_parameters()
 	body = read_body()
 	values = schema.parse_body(body, schema.BOOKING_FIELDS)
-
+	rate_limits.limit_email(values.get("customer_email") or "", booking=True)
 	return idempotently(body, lambda: booking_response(booking.book(**values)[0], with_customer=False))
 
 
@@ -243,6 +248,7 @@ def cancel_booking(token: str):
 	doc = managed(token, for_update=True)  # a wrong token is a 404 whatever the body
 	body = read_body() if frappe.request.content_length else {}  # the reason is optional: so is a body
 	values = schema.parse_body(body, schema.CANCEL_FIELDS)
+	rate_limits.limit_email(doc.customer_email)
 	return booking_response(booking.cancel(doc, values.get("reason")))
 
 
@@ -252,6 +258,8 @@ def reschedule_booking(token: str):
 	frappe.db.commit()  # start the write's transaction here (see `load`)
 	doc = managed(token)  # not locked yet: booking.reschedule locks the hosts it may take first
 	values = schema.parse_body(read_body(), schema.RESCHEDULE_FIELDS)
+	rate_limits.limit_moves(token)
+	rate_limits.limit_email(doc.customer_email)
 	return booking_response(booking.reschedule(doc, token, values["start"], values.get("time_zone")))
 
 

@@ -16,6 +16,7 @@ from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	get_settings,
 )
+from crm_appointments.host_calendars import host_name
 from crm_appointments.timezones import site_zone
 
 REMINDER_TEMPLATE = "CRM Appointment Reminder"
@@ -74,7 +75,8 @@ def install_templates():
 
 
 def recipients(appointment) -> list[str]:
-	"""The customer, the owner and the assignees, as the settings say; each address once."""
+	"""The customer, the owner and the assignees, as the settings say; each address once. Of the
+	users, only enabled desk users who may read the appointment (the mail holds what it does)."""
 	settings = get_settings()
 	users = []
 	if settings.remind_owner and appointment.owner:
@@ -83,9 +85,15 @@ def recipients(appointment) -> list[str]:
 		users += json.loads(appointment.get("_assign") or "[]")
 	emails = [appointment.customer_email] if settings.remind_customer else []
 	if users:
-		emails += frappe.get_all(
-			"User", filters={"name": ("in", users), "enabled": 1, "user_type": "System User"}, pluck="email"
-		)
+		emails += [
+			user.email
+			for user in frappe.get_all(
+				"User",
+				filters={"name": ("in", users), "enabled": 1, "user_type": "System User"},
+				fields=["name", "email"],
+			)
+			if frappe.has_permission(appointment.doctype, "read", doc=appointment, user=user.name)
+		]
 	seen, unique = set(), []
 	for email in emails:
 		if email and email.lower() not in seen and email.lower() != "guest@example.com":
@@ -142,14 +150,17 @@ def queue(
 	subject: str,
 	message: str,
 	cancel: bool = False,
-	organizer: str | None = None,
 	recorded: str | None = None,
 ) -> str | None:
 	"""Queue one email (with the .ics) and record it on the appointment (`recorded`: what the timeline
-	shows instead of the message, when that holds a secret). Returns the Email Queue name."""
+	shows instead of the message, when that holds a secret). Returns the Email Queue name.
+
+	The invitation's ORGANIZER is the address the mail is sent from, with the host's name: never a
+	user's login email, which the customer has no business knowing."""
 	if not to:
 		return None
-	if not EmailAccount.find_default_outgoing():
+	account = EmailAccount.find_default_outgoing()
+	if not account:
 		# Say so on the appointment rather than fail the save or drop the mail without a trace.
 		appointment.add_comment(
 			"Info",
@@ -169,9 +180,8 @@ def queue(
 			"reference_name": appointment.name,
 		}
 	).insert(ignore_permissions=True)
-	organizer = (
-		organizer or frappe.db.get_value("User", appointment.owner, "email") or "appointments@localhost"
-	)
+	organizer = account.email_id or f"appointments@{ics.uid_domain()}"
+	organizer_name = host_name(appointment.host) if appointment.get("host") else None
 	email = frappe.sendmail(
 		recipients=to,
 		subject=subject,
@@ -180,7 +190,10 @@ def queue(
 		reference_name=appointment.name,
 		communication=communication.name,
 		attachments=[
-			{"fname": "appointment.ics", "fcontent": ics.invitation(appointment, organizer, cancel=cancel)}
+			{
+				"fname": "appointment.ics",
+				"fcontent": ics.invitation(appointment, organizer, organizer_name, cancel=cancel),
+			}
 		],
 		now=False,
 	)
@@ -220,8 +233,6 @@ def send_booking_update(appointment, manage_link: str, time_zone: str | None = N
 
 
 def _send_to_customer(template: str, appointment, manage_link: str, time_zone: str | None) -> str | None:
-	from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import host_name
-
 	host = appointment.host
 	subject, message = render(
 		template,
@@ -235,7 +246,4 @@ def _send_to_customer(template: str, appointment, manage_link: str, time_zone: s
 	escaped = frappe.utils.escape_html(manage_link)
 	recorded = message.replace(escaped, frappe._("[the customer's private manage link]"))
 	message = message.replace(escaped, f'<a href="{escaped}">{escaped}</a>')
-	organizer = frappe.db.get_value("User", host, "email") if host else None
-	return queue(
-		appointment, [appointment.customer_email], subject, message, organizer=organizer, recorded=recorded
-	)
+	return queue(appointment, [appointment.customer_email], subject, message, recorded=recorded)

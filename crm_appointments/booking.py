@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 
 import frappe
 from frappe import _
-from frappe.utils import get_url, now_datetime
+from frappe.utils import now_datetime
 
-from crm_appointments import appointment_mail, availability, host_calendars, slots
+from crm_appointments import appointment_mail, availability, host_calendars, site_address, slots
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
@@ -50,7 +50,8 @@ def token_hash(token: str) -> str:
 
 
 def manage_url(token: str) -> str:
-	return get_url(MANAGE_PATH + token)
+	"""The customer's manage link, on the site's configured address (site_address.py)."""
+	return site_address.url(MANAGE_PATH + token)
 
 
 # -- booking ------------------------------------------------------------------------------------------
@@ -77,7 +78,6 @@ def book(
 		"scheduled_time": host_calendars.to_site(start),
 		"status": workflow.label_of("scheduled"),
 		"duration": duration,
-		"manage_token_hash": token_hash(token),
 	}
 	customer = frappe.get_doc(values)
 	customer.normalise_fields()
@@ -87,9 +87,13 @@ def book(
 	# lock while it tries the next, so bookings racing over several hosts would otherwise wait for each
 	# other's hosts in a circle.
 	host_calendars.lock_hosts(candidates)
-	doc = first_host_that_takes(
-		candidates, lambda host: frappe.get_doc({**values, "host": host}).insert(ignore_permissions=True)
-	)
+
+	def insert(host):
+		doc = frappe.get_doc({**values, "host": host})
+		doc.flags.manage_token_hash = token_hash(token)  # the controller keeps it (keep_manage_token)
+		return doc.insert(ignore_permissions=True)
+
+	doc = first_host_that_takes(candidates, insert)
 	appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
 	return doc, token
 

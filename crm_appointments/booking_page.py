@@ -15,6 +15,18 @@ from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appo
 from crm_appointments.timezones import site_zone
 
 BOOK_PATH = "book"
+MANAGE_PREFIX = "/book/manage"
+
+
+def private_page_headers(response=None, request=None):
+	"""after_request: the manage page's address holds the customer's token, so it is sent with no
+	Referer to anything it loads (the header applies before the page's own <meta name="referrer">
+	is read: stylesheets and scripts ahead of it too) and is kept in no cache, shared or not. Its 404
+	too: the address is the same secret."""
+	if response is None or request is None or not request.path.startswith(MANAGE_PREFIX):
+		return
+	response.headers["Referrer-Policy"] = "no-referrer"
+	response.headers["Cache-Control"] = "no-store, private"
 
 
 def clear_page_cache():

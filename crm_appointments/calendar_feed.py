@@ -29,14 +29,13 @@ import frappe
 import redis
 from frappe.utils import get_datetime, get_url, getdate, nowdate
 
-from crm_appointments import event_permissions, ics
+from crm_appointments import event_permissions, host_calendars, ics
 from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	DEFAULT_HORIZON_DAYS,
 	get_settings,
 )
-from crm_appointments.doctypes import APPOINTMENT, HOST
-from crm_appointments.install import ROLES
+from crm_appointments.doctypes import APPOINTMENT, HOST, ROLES
 from crm_appointments.random_names import random_part
 
 PATH = "/api/crm/calendar/{secret}.ics"
@@ -76,17 +75,14 @@ def url(secret: str) -> str:
 
 
 def host_for_secret(secret: str) -> Host | None:
-	"""The host whose feed this secret opens, while they are a host: enabled, an enabled desk user with
-	a CRM role (someone who left, or moved on, sees nothing more). None for any other secret."""
+	"""The host whose feed this secret opens, while they can take appointments (host_calendars.
+	ACTIVE_HOST: someone who left, or moved on, sees nothing more). None for any other secret."""
 	if not SECRET_PATTERN.match(secret or ""):
 		return None
 	rows = frappe.db.sql(
-		f"""select h.name, h.full_name, h.modified from `tab{HOST}` h join `tabUser` u on u.name = h.user
-		where h.calendar_feed_hash = %(hash)s and h.calendar_feed_enabled = 1 and h.enabled = 1
-		and u.enabled = 1 and u.user_type = 'System User'
-		and exists (select 1 from `tabHas Role` r
-			where r.parenttype = 'User' and r.parent = u.name and r.role in %(roles)s)""",
-		{"hash": hash_secret(secret), "roles": ROLES},
+		f"""select h.name, h.full_name, h.modified from `tab{HOST}` h
+		where h.calendar_feed_hash = %(hash)s and h.calendar_feed_enabled = 1 and {host_calendars.ACTIVE_HOST}""",
+		{"hash": hash_secret(secret), "crm_roles": ROLES},
 	)
 	return Host(*rows[0]) if rows else None
 

@@ -1,4 +1,4 @@
-"""The names of the app's DocTypes, written once."""
+"""The names of the app's DocTypes and roles, written once."""
 
 APPOINTMENT = "CRM Appointment"
 SETTINGS = "CRM Appointment Settings"
@@ -9,3 +9,7 @@ COUNT = "CRM Appointment Count"
 HOST = "CRM Appointment Host"
 HOST_HOURS = "CRM Appointment Host Hours"
 HOST_TIME_OFF = "CRM Appointment Host Time Off"
+
+# The roles the app installs; a host needs one of them to take appointments.
+ROLES = ("CRM Appointment Manager", "CRM Appointment User")
+MODULE = "CRM Appointments"

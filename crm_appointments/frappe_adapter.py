@@ -58,10 +58,10 @@ class ChecksBeforeLinks:
 
 
 def rate_limit_seconds_left(key: str) -> int | None:
-	"""Seconds until the counter `frappe.rate_limiter.rate_limit(key=key)` keeps for this request's
-	client runs out (None when there is none). The decorator keeps it in Redis under
-	make_key(f"rl:{form_dict.cmd}:{identity}"), identity "<request ip>:<form_dict[key]>", and lets it
-	expire `seconds` after the window's first request (frappe/rate_limiter.py)."""
-	identity = ":".join([frappe.local.request_ip or "", str(frappe.form_dict.get(key, ""))])
+	"""Seconds until the counter `frappe.rate_limiter.rate_limit(key=key, ip_based=False)` keeps for
+	this request runs out (None when there is none). The decorator keeps it in Redis under
+	make_key(f"rl:{form_dict.cmd}:{form_dict[key]}"), and lets it expire `seconds` after the window's
+	first request (frappe/rate_limiter.py)."""
+	identity = str(frappe.form_dict.get(key, ""))
 	ttl = frappe.cache.ttl(frappe.cache.make_key(f"rl:{frappe.form_dict.cmd}:{identity}"))
 	return ttl if ttl and ttl > 0 else None

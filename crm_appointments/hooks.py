@@ -17,7 +17,11 @@ before_request = [
 	"crm_appointments.rest.routing.register_routes",
 	"crm_appointments.rest.auth.authenticate",
 ]
-after_request = ["crm_appointments.rest.lifecycle.normalise_error_response"]
+after_request = [
+	"crm_appointments.rest.lifecycle.normalise_error_response",
+	# The manage page's headers: no Referer, no cache (its address holds the customer's token).
+	"crm_appointments.booking_page.private_page_headers",
+]
 
 # The self-service booking pages: /book (www/book/index) and the manage link /book/manage/<token>.
 website_route_rules = [{"from_route": "/book/manage/<token>", "to_route": "book/manage"}]
@@ -60,7 +64,13 @@ doc_events = {
 	},
 	# An appointment's host is one of its assignees; the sidebar's Assign To is reflected back
 	# (host_assignment.py).
-	"ToDo": {"on_update": "crm_appointments.host_assignment.reflect_sidebar_assignment"},
+	# Opening an assignment of an appointment needs write permission on it (its assignees get its mail).
+	"ToDo": {
+		"validate": "crm_appointments.host_assignment.check_assigner_may_write",
+		"on_update": "crm_appointments.host_assignment.reflect_sidebar_assignment",
+	},
+	# Frappe writes an appointment's title (the customer's name) into notifications as HTML: as text.
+	"Notification Log": {"before_insert": "crm_appointments.host_assignment.keep_notification_plain"},
 	# Frappe writes an appointment Event's timeline entry on its party's page too, for every reader of
 	# the party; it is taken off again (calendar_sync.py).
 	"Event": {"on_update": "crm_appointments.calendar_sync.keep_off_party_timeline"},
@@ -74,11 +84,12 @@ scheduler_events = {
 }
 
 # Frappe's Event calendar reads Events with its own SQL, past the permission hooks above; getdoc and
-# get_link_title hand out linked documents' titles without a permission check; the link dropdown
-# renders search results as HTML (see crm_appointments/event_permissions.py, link_titles.py).
+# get_link_title hand out linked documents' titles, and get_count counts, without a permission check;
+# the link dropdown renders search results as HTML (see crm_appointments/event_permissions.py, link_titles.py).
 override_whitelisted_methods = {
 	"frappe.desk.doctype.event.event.get_events": "crm_appointments.event_permissions.get_events",
 	"frappe.desk.form.load.getdoc": "crm_appointments.link_titles.getdoc",
 	"frappe.desk.search.get_link_title": "crm_appointments.link_titles.get_link_title",
+	"frappe.client.get_count": "crm_appointments.link_titles.get_count",
 }
 standard_queries = {"CRM Appointment": "crm_appointments.link_titles.search_appointments"}

@@ -12,14 +12,21 @@ The desk sidebar's Assign To is reflected back (`reflect_sidebar_assignment`, To
 - anyone else assigned (a colleague helping, or someone while a host is set) is an extra assignee,
   as before hosts existed: reminders go to them too. An appointment has one host.
 The host may close their own ToDo when done; that leaves them the host.
+
+Assigning is a write: an assignment puts its assignee among those the appointment's emails go to
+(the customer's name, the invitation with their address), so opening one (a ToDo made or reopened
+on an appointment, or handed to someone else) needs permission to write the appointment, whichever
+way it comes (the sidebar, `POST /api/resource/ToDo`, Data Import): `check_assigner_may_write`.
 """
 
 import frappe
+from frappe import _
 from frappe.desk.form import assign_to
+from frappe.utils import escape_html
 
-from crm_appointments import ics
+from crm_appointments import host_calendars, ics
 from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT, HOST
+from crm_appointments.doctypes import APPOINTMENT
 
 FINAL_TODO_STATUS = {"completed": "Closed", "cancelled": "Cancelled", "no_show": "Cancelled"}
 
@@ -87,7 +94,7 @@ def reflect_sidebar_assignment(todo, method=None):
 	before = todo.get_doc_before_save()
 	opened = todo.status == "Open" and (before is None or before.status != "Open")
 	removed = todo.status == "Cancelled" and before is not None and before.status != "Cancelled"
-	if opened and not host and frappe.db.get_value(HOST, todo.allocated_to, "enabled"):
+	if opened and not host and host_calendars.is_active_host(todo.allocated_to):
 		set_host(todo.reference_name, todo.allocated_to)
 	elif removed and todo.allocated_to == host:
 		set_host(todo.reference_name, None)
@@ -97,3 +104,43 @@ def set_host(name: str, host: str | None):
 	appointment = frappe.get_doc(APPOINTMENT, name)
 	appointment.host = host
 	appointment.save()
+
+
+def check_assigner_may_write(todo, method=None):
+	"""ToDo validate: opening an assignment of an appointment needs write permission on it."""
+	if todo.reference_type != APPOINTMENT or frappe.flags.crm_host_assigning or todo.status != "Open":
+		return
+	before = todo.get_doc_before_save()
+	if (
+		before is not None
+		and before.status == "Open"
+		and (before.reference_type, before.reference_name, before.allocated_to)
+		== (todo.reference_type, todo.reference_name, todo.allocated_to)
+	):
+		return  # an open assignment edited (its date, its note): not a new one
+	if not (
+		todo.reference_name
+		and frappe.db.exists(APPOINTMENT, todo.reference_name)
+		and frappe.has_permission(APPOINTMENT, "write", doc=todo.reference_name)
+	):
+		frappe.throw(
+			_("You may assign only appointments you may change."),
+			frappe.PermissionError,
+			title=_("Not permitted"),
+		)
+
+
+def keep_notification_plain(notification, method=None):
+	"""Notification Log before_insert: Frappe writes a document's title into a notification's subject
+	as HTML, unescaped (frappe/desk/doctype/notification_log: get_title_html), and the subject is the
+	body of its email. An appointment's title is its customer's name, typed by a customer: markup in it
+	(a tracking pixel, a link) would be drawn in the host's desk and mail. It goes in as text."""
+	if notification.document_type != APPOINTMENT or not notification.document_name:
+		return
+	title = frappe.db.get_value(APPOINTMENT, notification.document_name, "customer_name")
+	if not title or escape_html(title) == title:
+		return
+	for fieldname in ("subject", "email_content"):
+		value = notification.get(fieldname)
+		if value and title in value:
+			notification.set(fieldname, value.replace(title, escape_html(title)))

@@ -32,13 +32,66 @@ from crm_appointments.crm_appointments import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
 	MAX_DURATION,
 )
-from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS, HOST_TIME_OFF
+from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS, HOST_TIME_OFF, ROLES
 from crm_appointments.timezones import as_utc, site_zone
 
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
 # Stored times are naive in the site's zone; a day on each side covers any offset change.
 SLACK = timedelta(days=1)
 NAIVE_EPOCH = datetime(1970, 1, 1)
+
+
+# A host who can take appointments: the host record enabled, and its user an enabled desk user (System
+# User) with one of the app's roles. Someone who left (their user disabled, or their roles taken away)
+# is not offered in the slots, gets no booking, is not picked for a new appointment and their calendar
+# feed goes dark, though their host record may still say enabled. `h` is the host's table; the values
+# are {"crm_roles": ROLES}. The one definition, used by every place that asks (`active_hosts`, the
+# feed's query).
+ACTIVE_HOST = """h.enabled = 1 and exists (select 1 from `tabUser` u where u.name = h.user
+	and u.enabled = 1 and u.user_type = 'System User'
+	and exists (select 1 from `tabHas Role` r
+		where r.parenttype = 'User' and r.parent = u.name and r.role in %(crm_roles)s))"""
+
+
+def active_hosts(names=None) -> list[str]:
+	"""The hosts who can take appointments (see ACTIVE_HOST): all, or those of `names`; by name."""
+	if names is not None and not names:
+		return []
+	narrowed = " and h.name in %(names)s" if names is not None else ""
+	return frappe.db.sql_list(
+		f"select h.name from `tab{HOST}` h where {ACTIVE_HOST}{narrowed} order by h.name",
+		{"crm_roles": ROLES, "names": list(names or ())},
+	)
+
+
+def is_active_host(host: str | None) -> bool:
+	return bool(host) and bool(active_hosts([host]))
+
+
+def host_name(host: str | None) -> str | None:
+	"""The host's full name (their user id when they have none); None for no host."""
+	if not host:
+		return None
+	return frappe.db.get_value(HOST, host, "full_name") or host
+
+
+def why_not_active(host: str) -> str | None:
+	"""Why this host cannot take appointments (None when they can), in words for the desk."""
+	from frappe import _
+
+	record = frappe.db.get_value(HOST, host, ["enabled", "user"], as_dict=True)
+	if not record:
+		return _("There is no such host.")
+	if not record.enabled:
+		return _("The host is disabled.")
+	user = frappe.db.get_value("User", record.user, ["enabled", "user_type"], as_dict=True)
+	if not user or not user.enabled:
+		return _("Their user is disabled.")
+	if user.user_type != "System User":
+		return _("Their user is no longer a desk user.")
+	if not set(frappe.get_roles(record.user)) & set(ROLES):
+		return _("Their user has no CRM Appointment role.")
+	return None
 
 
 def to_site(moment: datetime) -> datetime:
@@ -205,12 +258,14 @@ def own_connection():
 
 
 def calendars(hosts: list[str] | None, since: datetime, until: datetime, buffer: int) -> list[HostCalendar]:
-	"""The enabled hosts (all, or those named), with their hours, time off and busy time around
-	[since, until)."""
-	filters = {"enabled": 1}
-	if hosts is not None:
-		filters["name"] = ["in", hosts or [""]]
-	records = frappe.get_all(HOST, filters=filters, fields=["name", "time_zone"], order_by="name")
+	"""The hosts who can take appointments (all, or those named: `active_hosts`), with their hours,
+	time off and busy time around [since, until)."""
+	active = active_hosts(hosts)
+	if not active:
+		return []
+	records = frappe.get_all(
+		HOST, filters={"name": ["in", active]}, fields=["name", "time_zone"], order_by="name"
+	)
 	names = [r.name for r in records]
 	if not names:
 		return []

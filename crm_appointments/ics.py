@@ -12,12 +12,12 @@ replace only what RFC 5545 cannot carry, or readers would not show alike.
 
 import re
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlparse
 
 import frappe
 from frappe.utils import cint
 from icalendar import Calendar, Event, vCalAddress
 
+from crm_appointments import site_address
 from crm_appointments.doctypes import APPOINTMENT
 from crm_appointments.timezones import as_utc
 
@@ -41,13 +41,10 @@ _CALENDAR_END = b"END:VCALENDAR\r\n"
 
 
 def uid_domain() -> str:
-	"""The site's host name: the configured host_name, else the site's name. Not the request's Host:
-	an invitation the scheduler sends, one a desk request sends and the feed a calendar polls (by any
-	address) must name an appointment alike, or calendars would show it twice."""
-	configured = frappe.local.conf.host_name or frappe.local.conf.hostname
-	if configured:
-		return urlparse(configured if "://" in configured else f"http://{configured}").hostname
-	return frappe.local.site.lower()
+	"""The site's host name: the configured host_name, else the site's name (site_address). Not the
+	request's Host: an invitation the scheduler sends, one a desk request sends and the feed a
+	calendar polls (by any address) must name an appointment alike, or calendars would show it twice."""
+	return site_address.hostname()
 
 
 def uid(appointment, domain: str | None = None) -> str:
@@ -63,7 +60,9 @@ def _text(value) -> str:
 	return _TEXT_CONTROLS.sub("", value)
 
 
-def invitation(appointment, organizer_email: str, cancel: bool = False) -> str:
+def invitation(
+	appointment, organizer_email: str, organizer_name: str | None = None, cancel: bool = False
+) -> str:
 	attendee = vCalAddress.new(
 		appointment.customer_email,
 		cn=_parameter(appointment.customer_name) or None,
@@ -75,7 +74,7 @@ def invitation(appointment, organizer_email: str, cancel: bool = False) -> str:
 		stamp=datetime.now(timezone.utc),
 		cancelled=cancel,
 		description=_text(appointment.customer_details),
-		organizer=vCalAddress.new(organizer_email),
+		organizer=vCalAddress.new(organizer_email, cn=_parameter(organizer_name) or None),
 		attendees=[attendee],
 	)
 	calendar = _calendar()

@@ -3,9 +3,7 @@
 import frappe
 
 from crm_appointments import desk_views
-from crm_appointments.doctypes import SETTINGS
-
-ROLES = ("CRM Appointment Manager", "CRM Appointment User")
+from crm_appointments.doctypes import ROLES, SETTINGS
 
 
 def after_install():

@@ -63,15 +63,16 @@ def free_slots(
 
 
 def hosts_shown_to_caller(host: str | None = None) -> list[str] | None:
-	"""The enabled hosts whose free times the session's user may see (only `host`, when named): for a
-	guest every one (None when not narrowed to one), as the public booking page offers them all; for a
-	signed-in user those they may read, so a User Permission on hosts narrows the slots too. An empty
-	list when `host` is not one of them, whatever the reason."""
-	filters = {"enabled": 1, **({"name": host} if host else {})}
+	"""The hosts who can take appointments (host_calendars.active_hosts) whose free times the session's
+	user may see (only `host`, when named): for a public caller every one (None), as the public
+	booking page offers them all, and never one named by id (api.list_slots refuses that); for staff
+	those they may read, so a User Permission on hosts narrows the slots too. An empty list when
+	`host` is not one of them, whatever the reason."""
 	if frappe.session.user == "Guest":
-		if host:
-			return [host] if frappe.db.get_value(HOST, filters, "name") else []
 		return None
 	if not frappe.has_permission(HOST, "read"):
 		return []
-	return frappe.get_list(HOST, filters=filters, pluck="name", limit_page_length=0, order_by="name")
+	readable = frappe.get_list(
+		HOST, filters={"name": host} if host else {}, pluck="name", limit_page_length=0, order_by="name"
+	)
+	return host_calendars.active_hosts(readable)

@@ -107,6 +107,17 @@ offline_datepicker() {
 # What the desk of a site on this bench needs to read right. With the registry's air-datepicker, the
 # app's datepicker_seconds.js on every desk page (Frappe's app_include_js in the site config), or
 # every Datetime field shows "10:30:ss". Idempotent. $1 = site.
+# The site's public address (host_name), which the links mailed to customers are built from (never
+# from a request's Host); public booking cannot be turned on without it. Set once: an address the
+# admin gave is kept.
+ensure_host_name() {
+	local site="$1" address="$2"
+	if ! python3 -c 'import json, sys; sys.exit(0 if json.load(open(sys.argv[1])).get("host_name") else 1)' \
+		"$FRAPPE_BENCH/sites/$site/site_config.json" 2>/dev/null; then
+		as_bench bench --site "$site" set-config host_name "$address" >/dev/null
+	fi
+}
+
 configure_desk() {
 	local site="$1"
 	if offline_datepicker; then

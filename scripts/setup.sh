@@ -141,6 +141,7 @@ ensure_site() {
 	fi
 	complete_setup_wizard "$SITE" "$TIME_ZONE"
 	configure_desk "$SITE"
+	ensure_host_name "$SITE" "http://$SITE:$PORT"
 	as_bench bench use "$SITE"
 	as_bench bench set-config -g serve_default_site true
 }

@@ -87,6 +87,12 @@ elif [ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("
 	as_bench bench --site "$TEST_SITE" set-config crm_appointments_source_hash "$(source_hash)"
 fi
 
+# The address mailed links are built from (public booking needs one), and the loopback proxy the
+# tests' clients stand behind: the live server's peer is 127.0.0.1, and each test's guest gives its
+# own address in X-Forwarded-For, as a proxy would (rest/rate_limits.py).
+ensure_host_name "$TEST_SITE" "http://$TEST_SITE"
+as_bench bench --site "$TEST_SITE" set-config -p crm_trusted_proxies '["127.0.0.1", "::1"]' >/dev/null
+
 log "running the tests on $TEST_SITE"
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$PYTHONPATH" PYTHONDONTWRITEBYTECODE=1 \
 	CRM_TEST_SITE="$TEST_SITE" CRM_SITES_PATH="$FRAPPE_BENCH/sites" FRAPPE_BENCH="$FRAPPE_BENCH" \

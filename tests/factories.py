@@ -20,13 +20,19 @@ ROLES = {
 }
 
 
+# A desk user with no CRM role: the desk opens for them (a Blogger), no appointment is theirs to read.
+# ("nobody" has no role at all, so Frappe makes them a website user.)
+OUTSIDER = "crm-test-outsider@example.com"
+
+
 def make_users():
 	for kind, email in USERS.items():
 		make_desk_user(email, f"CRM test {kind}", *ROLES[kind])
+	make_desk_user(OUTSIDER, "CRM test outsider", "Blogger")
 
 
 def delete_users():
-	for email in USERS.values():
+	for email in [*USERS.values(), OUTSIDER]:
 		if frappe.db.exists("User", email):
 			frappe.delete_doc("User", email, ignore_permissions=True, force=True)
 
@@ -130,12 +136,13 @@ def user_permission(kind: str, appointment: str):
 
 
 def frappe_token(kind: str) -> str:
-	"""An Authorization header with Frappe's own `token key:secret` for the test user `kind`
-	(committed: requests see only committed data)."""
+	"""An Authorization header with Frappe's own `token key:secret` for the test user `kind` (or a
+	user id) (committed: requests see only committed data)."""
 	from frappe.core.doctype.user.user import generate_keys
 
-	secret = generate_keys(USERS[kind])["api_secret"]
-	api_key = frappe.db.get_value("User", USERS[kind], "api_key")
+	user = USERS.get(kind, kind)
+	secret = generate_keys(user)["api_secret"]
+	api_key = frappe.db.get_value("User", user, "api_key")
 	frappe.db.commit()
 	return f"token {api_key}:{secret}"
 

@@ -21,7 +21,18 @@ def open_booking(committed):
 	frappe.db.commit()
 	# Generous limits while schemathesis runs, so it explores more than 429s (which it also meets).
 	update_site_config(
-		"crm_booking_rate_limits", {"slots": [100000, 60], "bookings": [100000, 60], "manage": [100000, 60]}
+		"crm_booking_rate_limits",
+		{
+			scope: [100000, 60]
+			for scope in (
+				"slots",
+				"bookings",
+				"manage",
+				"bookings_per_email",
+				"emails_per_address",
+				"moves_per_token",
+			)
+		},
 	)
 	try:
 		with factories.booking_settings(enable_public_booking=1, booking_duration=60):

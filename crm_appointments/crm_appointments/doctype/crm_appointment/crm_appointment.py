@@ -42,6 +42,7 @@ from crm_appointments.exceptions import (
 	TerminalAppointmentError,
 )
 from crm_appointments.frappe_adapter import ChecksBeforeLinks
+from crm_appointments.host_calendars import host_name
 from crm_appointments.random_names import random_part
 from crm_appointments.timezones import site_zone
 
@@ -197,6 +198,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			# A restored appointment's status and times were valid when it was deleted; they come back
 			# as they were, if its host is still free then.
 			self.validate_status()
+			self.keep_manage_token()
 			self.bump_calendar_sequence()
 		if self.holds_new_time():
 			self.validate_host_is_free()
@@ -238,18 +240,28 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 	def after_delete(self):
 		belongings.put_user_permissions_back(self)
 
+	def keep_manage_token(self):
+		"""The manage token's hash is the app's: a booking sets it (booking.book, through
+		`flags.manage_token_hash`), and no save changes it after (the form, /api/resource, Data Import):
+		a planted hash would manage the booking as a guest."""
+		if self.is_new():
+			self.manage_token_hash = self.flags.manage_token_hash or None
+		else:
+			self.manage_token_hash = self.get_doc_before_save().manage_token_hash
+
 	def bump_calendar_sequence(self):
-		"""iCalendar SEQUENCE: rises each time the invitation changes (a new time or a cancellation)."""
+		"""iCalendar SEQUENCE: rises each time the invitation changes (a new time or a cancellation);
+		the app's alone, whatever a save sends."""
 		if self.is_new():
 			self.calendar_sequence = 0
 			return
 		before = self.get_doc_before_save()
-		if (
+		changed = (
 			field_changed(self.meta, "scheduled_time", before.scheduled_time, self.scheduled_time)
 			or cint(before.duration) != cint(self.duration)
 			or self.moved_from_live_to("cancelled")
-		):
-			self.calendar_sequence = cint(before.calendar_sequence) + 1
+		)
+		self.calendar_sequence = cint(before.calendar_sequence) + (1 if changed else 0)
 
 	def end_time(self):
 		"""When the appointment ends: its start plus its duration."""
@@ -387,11 +399,12 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 				)
 
 	def validate_host(self):
-		"""A host is a CRM Appointment Host (named by their user id); a new one must be enabled."""
+		"""A host is a CRM Appointment Host (named by their user id); a newly given one must be able to
+		take appointments (host_calendars.ACTIVE_HOST). An appointment keeps a host who has since left
+		until someone gives it another (their form lists such appointments)."""
 		if not self.host:
 			return
-		enabled = frappe.db.get_value(HOST, self.host, "enabled")
-		if enabled is None:
+		if not frappe.db.exists(HOST, self.host):
 			self.throw_invalid(
 				"host",
 				_("{0} is not a host. Add them as a CRM Appointment Host first.").format(
@@ -399,9 +412,12 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 				),
 			)
 		before = None if self.is_new() else self.get_doc_before_save()
-		if not enabled and (before is None or before.host != self.host):
+		if (before is None or before.host != self.host) and (why := host_calendars.why_not_active(self.host)):
 			self.throw_invalid(
-				"host", _("{0} is disabled as a host: choose another.").format(frappe.bold(escape(self.host)))
+				"host",
+				_("{0} cannot take appointments: {1} Choose another host.").format(
+					frappe.bold(escape(self.host)), why
+				),
 			)
 
 	def validate_host_is_free(self):
@@ -431,7 +447,17 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		exceptions.throw(DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free"))
 
 	def warn_outside_hours(self):
-		"""Staff may book a host outside their weekly hours; the desk says so."""
+		"""Staff may book a host outside their weekly hours; the desk says so. It says so too when the
+		host (kept from before) can no longer take appointments."""
+		if why := host_calendars.why_not_active(self.host):
+			frappe.msgprint(
+				_("{0} can no longer take appointments: {1} Give this appointment another host.").format(
+					escape(host_name(self.host)), why
+				),
+				title=_("Host has left"),
+				indicator="orange",
+			)
+			return
 		host = frappe.get_cached_doc(HOST, self.host)
 		if not availability.within_hours(
 			host_calendars.calendar_of(host), host_calendars.as_utc(self.scheduled_time), cint(self.duration)
@@ -565,13 +591,6 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 
 	def throw_invalid(self, fieldname: str, message: str):
 		exceptions.throw(InvalidFieldError, message, fieldname=fieldname, title=_("Invalid value"))
-
-
-def host_name(host: str | None) -> str | None:
-	"""The host's full name (their user id when they have none); None for no host."""
-	if not host:
-		return None
-	return frappe.db.get_value(HOST, host, "full_name") or host
 
 
 def escape(value: str) -> str:

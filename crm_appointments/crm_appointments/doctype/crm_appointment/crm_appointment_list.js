@@ -41,9 +41,10 @@ Object.assign(crm_appointments.hosts, {
 		const palette = crm_appointments.hosts.palette;
 		return palette[hash % palette.length];
 	},
-	// A new appointment's host is offered from the enabled hosts only (the server refuses others).
+	// A new appointment's host is offered from the hosts who can take appointments only: enabled, and
+	// their user an enabled desk user with a CRM role (the server refuses others).
 	enabled_query() {
-		return { filters: { enabled: 1 } };
+		return { query: "crm_appointments.link_titles.search_active_hosts" };
 	},
 });
 

@@ -16,8 +16,42 @@ frappe.ui.form.on("CRM Appointment Host", {
 			);
 		}
 		calendar_feed_buttons(frm);
+		leaving_host_intro(frm);
 	},
 });
+
+// A host who can no longer take appointments (the host disabled, or their user disabled or without a
+// CRM role): not offered for booking; the live appointments ahead stay theirs until given another host.
+function leaving_host_intro(frm) {
+	const why = frm.doc.__onload?.not_active_because;
+	if (!why) {
+		frm.set_intro("");
+		return;
+	}
+	const ahead = frm.doc.__onload.live_ahead || 0;
+	let text =
+		__("{0} cannot take appointments: {1}", [frm.doc.full_name || frm.doc.name, why]) +
+		" " +
+		__("They are not offered in the free slots or for booking, and no new appointment can be given to them.");
+	text +=
+		" " +
+		(ahead
+			? __(
+					"They still hold {0} scheduled or confirmed appointments ahead: these stay theirs (and keep their reminders) until you give each another host.",
+					[ahead]
+			  )
+			: __("They hold no scheduled or confirmed appointments ahead."));
+	frm.set_intro(frappe.utils.escape_html(text), "orange");
+	if (ahead) {
+		frm.add_custom_button(__("Their appointments ahead"), () =>
+			frappe.set_route("List", "CRM Appointment", {
+				host: frm.doc.name,
+				status: ["in", ["Scheduled", "Confirmed"]],
+				scheduled_time: [">", frappe.datetime.now_datetime()],
+			})
+		);
+	}
+}
 
 // The host themself, or a manager (the server checks the same: issue_calendar_feed).
 function may_manage_calendar_feed(frm) {

@@ -17,11 +17,10 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
-from crm_appointments import calendar_feed
+from crm_appointments import calendar_feed, host_calendars
 from crm_appointments.availability import WEEKDAYS
-from crm_appointments.doctypes import HOST
+from crm_appointments.doctypes import APPOINTMENT, HOST, ROLES
 from crm_appointments.host_calendars import as_time
-from crm_appointments.install import ROLES
 
 MINUTES_A_DAY, MINUTES_A_WEEK = 1440, 10080
 FEED_FIELDS = ("calendar_feed_enabled", "calendar_feed_issued_on", "calendar_feed_hash")
@@ -29,6 +28,26 @@ FEED_MANAGERS = ("CRM Appointment Manager", "System Manager")
 
 
 class CRMAppointmentHost(Document):
+	def onload(self):
+		"""For the form: whether the host can take appointments and, when not, why, and how many live
+		appointments ahead they still hold (they stay theirs until given another host)."""
+		if self.is_new():
+			return
+		why = host_calendars.why_not_active(self.name)
+		self.set_onload("not_active_because", why)
+		if why:
+			self.set_onload(
+				"live_ahead",
+				frappe.db.count(
+					APPOINTMENT,
+					{
+						"host": self.name,
+						"status": ["in", host_calendars.LIVE_LABELS],
+						"scheduled_time": [">", now_datetime()],
+					},
+				),
+			)
+
 	def validate(self):
 		self.validate_user()
 		self.validate_time_zone()

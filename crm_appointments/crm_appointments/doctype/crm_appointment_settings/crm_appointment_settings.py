@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from crm_appointments import site_address
 from crm_appointments.doctypes import SETTINGS
 
 DEFAULT_OFFSETS = (1440, 60)  # a day and an hour before the start
@@ -38,6 +39,14 @@ class CRMAppointmentSettings(Document):
 		clear_page_cache()  # /book shows the title, the intro and whether booking is on
 
 	def validate_booking(self):
+		if self.enable_public_booking and not site_address.configured():
+			frappe.throw(
+				_(
+					"Set the site's address before turning public booking on: the links mailed to customers"
+					" are built from it. Run: bench --site {0} set-config host_name https://your.domain"
+				).format(frappe.local.site),
+				title=_("Site address missing"),
+			)
 		for fieldname in ("booking_duration", "slot_interval"):
 			value = self.get(fieldname) or 0
 			if value and not MIN_DURATION <= value <= MAX_DURATION:
