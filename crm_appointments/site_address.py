@@ -10,6 +10,7 @@ on a site that never set it), links use the site's own name.
 from urllib.parse import urlparse
 
 import frappe
+from frappe.utils import get_url
 
 
 def configured() -> str | None:
@@ -29,5 +30,15 @@ def hostname() -> str:
 
 
 def url(path: str) -> str:
-	"""An absolute link to `path` on the site (see the module's docstring)."""
-	return (configured() or f"http://{frappe.local.site}") + "/" + path.lstrip("/")
+	"""An absolute link to `path` on the site (see the module's docstring). With `host_name` set,
+	Frappe's own get_url builds it (it then reads no request, and adds the bench's port as Frappe's
+	own links do); without it, the site's name in place of the request's Host."""
+	path = "/" + path.lstrip("/")
+	if configured():
+		return get_url(path)
+	conf = frappe.local.conf
+	base = ("https://" if conf.get("ssl_certificate") else "http://") + frappe.local.site
+	port = conf.get("http_port") or conf.get("webserver_port")
+	if port and not (conf.get("restart_supervisor_on_update") or conf.get("restart_systemd_on_update")):
+		base += f":{port}"
+	return base + path

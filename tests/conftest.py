@@ -54,8 +54,8 @@ def site():
 @pytest.fixture(autouse=True)
 def rollback():
 	"""Each test starts as Administrator with no messages and ends rolled back, with the rate limits'
-	counters (Redis, per address, email and token: rest/rate_limits.py) gone, so that what one test
-	spent does not refuse the next."""
+	counters (Redis, per address, email and token: rest/rate_limits.py) and the test users' cached
+	roles gone, so that what one test spent or changed does not reach the next."""
 	frappe.set_user("Administrator")
 	frappe.clear_messages()
 	yield
@@ -64,7 +64,10 @@ def rollback():
 	frappe.clear_messages()
 	try:
 		frappe.cache.delete_keys("rl:")
-	except Exception:  # a test that took Redis away: nothing was counted there
+		# A test that changed a user's roles and rolled the change back leaves no cached roles behind.
+		for user in [*factories.USERS.values(), factories.OUTSIDER]:
+			frappe.cache_manager.clear_user_cache(user)
+	except Exception:  # a test that took Redis away: nothing was counted or cached there
 		pass
 
 
@@ -103,11 +106,20 @@ def keys(site):
 
 @pytest.fixture(scope="session")
 def live_server(site):
-	"""A production-style server (gunicorn, two workers) for the test site on a loopback port."""
+	"""A production-style server (gunicorn, two workers) for the test site on a loopback port. While it
+	runs it is the site's address (`host_name`), as a site's configured address is the one it is served
+	at: the links it makes (a feed's address, the links in mail) open on it."""
+	from frappe.installer import update_site_config
+
 	from harness.live_server import start_live_server, stop_live_server
 
 	server, base = start_live_server(SITE, SITES_PATH)
+	configured = frappe.get_site_config().get("host_name")
+	update_site_config("host_name", base)
+	frappe.local.conf.host_name = base
 	yield base
+	update_site_config("host_name", configured if configured else "None")
+	frappe.local.conf.host_name = configured
 	stop_live_server(server)
 
 

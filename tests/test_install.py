@@ -103,6 +103,8 @@ def test_uninstall_removes_the_app_cleanly_and_it_installs_beside_an_appointment
 			}
 		).insert()
 		frappe.db.commit()
+	# The session's API keys (the `keys` fixture) go with the app; they are put back after.
+	api_keys = frappe.get_all("CRM API Key", fields=["*"])
 	try:
 		bench("uninstall-app", "crm_appointments", "--yes", "--no-backup")
 		frappe.clear_cache()
@@ -126,6 +128,10 @@ def test_uninstall_removes_the_app_cleanly_and_it_installs_beside_an_appointment
 		frappe.db.rollback()
 	finally:
 		factories.make_users()  # uninstalling took the roles from the test users
+		for row in api_keys:
+			if not frappe.db.exists("CRM API Key", row.name):
+				frappe.get_doc({**row, "doctype": "CRM API Key"}).db_insert()
+		frappe.db.commit()
 		if made_appointment_doctype:
 			frappe.delete_doc("DocType", "Appointment", force=True)
 		frappe.db.commit()
