@@ -20,7 +20,7 @@ from datetime import date, timedelta
 import frappe
 import requests
 
-from crm_appointments.booking_page import clear_page_cache
+from crm_appointments.www.book.page_context import clear_page_cache
 from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 from harness.site_data import make_desk_user, remove_made_since
@@ -46,7 +46,7 @@ def summary(times: list[float]) -> dict:
 
 
 def make_hosts():
-	from crm_appointments.availability import WEEKDAYS
+	from crm_appointments.scheduling.availability import WEEKDAYS
 
 	for email in HOSTS:
 		make_desk_user(email, "Bench host", "CRM Appointment User")

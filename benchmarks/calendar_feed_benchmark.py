@@ -25,7 +25,7 @@ import frappe
 import requests
 from frappe.utils import now_datetime
 
-from crm_appointments.doctypes import HOST
+from crm_appointments.core.names import HOST
 from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 from harness.site_data import make_desk_user, remove_made_since

@@ -5,7 +5,7 @@ import json
 
 import requests
 
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
 
 
 def create_bodies(domain: str, status: str):

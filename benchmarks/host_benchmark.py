@@ -29,8 +29,8 @@ import requests
 from frappe.utils import add_days, get_datetime, getdate, now_datetime
 
 from benchmarks.scale_benchmark import DOMAIN, remove_seeded, seed
-from crm_appointments import availability, host_calendars, slots
-from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS, SETTINGS
+from crm_appointments.core.names import APPOINTMENT, HOST, HOST_HOURS, SETTINGS
+from crm_appointments.scheduling import availability, host_calendars, slots
 from harness import site_data
 from harness.live_server import start_live_server, stop_live_server
 from harness.site_data import make_desk_user, remove_made_since
@@ -92,7 +92,7 @@ def line(label: str, ours: dict, theirs: dict | None = None, theirs_label: str =
 
 
 def make_hosts():
-	from crm_appointments.availability import WEEKDAYS
+	from crm_appointments.scheduling.availability import WEEKDAYS
 
 	for email, zone in zip(HOSTS, ZONES, strict=True):
 		make_desk_user(email, "Bench host", "CRM Appointment User")

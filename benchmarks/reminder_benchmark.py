@@ -63,7 +63,7 @@ def seed(count: int, due: int, now):
 
 
 def run_job(now):
-	from crm_appointments.reminders import send_due_reminders
+	from crm_appointments.notify.reminders import send_due_reminders
 
 	queries = count_queries()
 	started = time.perf_counter()
@@ -77,7 +77,7 @@ def count_queries() -> int:
 
 
 def idle_run(now, repeat=20) -> float:
-	from crm_appointments.reminders import send_due_reminders
+	from crm_appointments.notify.reminders import send_due_reminders
 
 	times = []
 	for _ in range(repeat):

@@ -30,9 +30,9 @@ import requests
 from frappe.utils import now_datetime
 
 from benchmarks.common import create_bodies, warm_up
-from crm_appointments import appointment_counts
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import new_appointment_id
+from crm_appointments.records import status_counts as appointment_counts
 from crm_appointments.rest import listing
 from crm_appointments.rest.schema import COLUMNS
 from harness import site_data

@@ -11,12 +11,11 @@ import frappe
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
-from crm_appointments import booking, calendar_feed, slots
+from crm_appointments.booking import manage_links
+from crm_appointments.booking import rules as booking
+from crm_appointments.calendars import feed as calendar_feed
+from crm_appointments.core.names import APPOINTMENT
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
-	get_settings,
-)
-from crm_appointments.doctypes import APPOINTMENT
 from crm_appointments.rest import idempotency, listing, openapi, rate_limits, schema
 from crm_appointments.rest.errors import ApiError
 from crm_appointments.rest.http import (
@@ -29,7 +28,8 @@ from crm_appointments.rest.http import (
 	with_etag,
 )
 from crm_appointments.rest.lifecycle import Route
-from crm_appointments.timezones import as_utc
+from crm_appointments.scheduling import slots
+from crm_appointments.scheduling.timezones import as_utc, iso_utc
 
 
 def routes() -> list[Route]:
@@ -90,7 +90,7 @@ def list_slots():
 	found = slots.free_slots(params.start, params.end, params.time_zone, hosts, params.duration)
 	return json_response(
 		{
-			"data": [{"start": schema.utc_z(start), "end": schema.utc_z(end)} for start, end in found],
+			"data": [{"start": iso_utc(start), "end": iso_utc(end)} for start, end in found],
 			"time_zone": params.time_zone,
 		}
 	)
@@ -218,7 +218,7 @@ def load(id: str, for_update: bool = False, hosts=()):
 def open_to_public_or_staff(permission: str):
 	"""While public booking is on, anyone; otherwise staff with `permission` on appointments (a guest
 	gets 404, the route is not there for them; a signed-in user without it 403)."""
-	if get_settings().enable_public_booking:
+	if booking.is_open():
 		return
 	if frappe.session.user == "Guest":
 		raise ApiError(404, "No such route.")
@@ -267,7 +267,7 @@ def managed(token: str, for_update: bool = False):
 	"""The booking a manage token stands for; 404, the same whatever the reason, when none."""
 	if for_update:
 		frappe.db.commit()  # start the write's transaction at its locks (see `load`)
-	doc = booking.find(token, for_update=for_update)
+	doc = manage_links.find(token, for_update=for_update)
 	if doc is None:
 		raise ApiError(404, "No booking has this link.", "token")
 	return doc

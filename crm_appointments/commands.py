@@ -11,7 +11,7 @@ def reconcile_appointment_counts(context):
 	any that writes around the document API left wrong."""
 	import frappe
 
-	from crm_appointments import appointment_counts
+	from crm_appointments.records import status_counts as appointment_counts
 
 	site = get_site(context)
 	frappe.init(site=site)

@@ -20,76 +20,85 @@ before_request = [
 after_request = [
 	"crm_appointments.rest.lifecycle.normalise_error_response",
 	# The manage page's headers: no Referer, no cache (its address holds the customer's token).
-	"crm_appointments.booking_page.private_page_headers",
+	"crm_appointments.www.book.page_context.private_page_headers",
 ]
 
 # The self-service booking pages: /book (www/book/index) and the manage link /book/manage/<token>.
 website_route_rules = [{"from_route": "/book/manage/<token>", "to_route": "book/manage"}]
 
 # The status workflow and the party DocTypes, for the desk scripts.
-boot_session = "crm_appointments.boot.boot_session"
+boot_session = "crm_appointments.desk.boot.boot_session"
 
 # Patches and imports may write around the document API: the kept counts are recounted after each.
-after_install = ["crm_appointments.install.after_install", "crm_appointments.appointment_counts.reconcile"]
-after_migrate = ["crm_appointments.install.after_migrate", "crm_appointments.appointment_counts.reconcile"]
-before_uninstall = "crm_appointments.install.before_uninstall"
+after_install = [
+	"crm_appointments.setup.install.after_install",
+	"crm_appointments.records.status_counts.reconcile",
+]
+after_migrate = [
+	"crm_appointments.setup.install.after_migrate",
+	"crm_appointments.records.status_counts.reconcile",
+]
+before_uninstall = "crm_appointments.setup.install.before_uninstall"
 
 # Keys: a user's own, or any for a System Manager (crm_api_key.py). An appointment's calendar Event and
-# its participant rows: only for those who may read the appointment (event_permissions.py). Frappe ANDs
+# its participant rows: only for those who may read the appointment (calendars/event_permissions.py). Frappe ANDs
 # these with its own.
 has_permission = {
 	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.has_permission",
-	"Event": "crm_appointments.event_permissions.has_permission",
+	"Event": "crm_appointments.calendars.event_permissions.has_permission",
 }
 permission_query_conditions = {
 	"CRM API Key": "crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key.get_permission_query_conditions",
-	"Event": "crm_appointments.event_permissions.query_conditions",
-	"Event Participants": "crm_appointments.event_permissions.participant_query_conditions",
+	"Event": "crm_appointments.calendars.event_permissions.query_conditions",
+	"Event Participants": "crm_appointments.calendars.event_permissions.participant_query_conditions",
 }
 
 # Every write of an appointment keeps the list's counts exact in its own transaction
-# (appointment_counts.py), and once committed makes the cached totals stale (rest/listing.py).
+# (records/status_counts.py), and once committed makes the cached totals stale (rest/listing.py).
 doc_events = {
 	"CRM Appointment": {
-		"after_insert": "crm_appointments.appointment_counts.after_insert",
+		"after_insert": "crm_appointments.records.status_counts.after_insert",
 		"on_change": [
-			"crm_appointments.appointment_counts.on_change",
+			"crm_appointments.records.status_counts.on_change",
 			"crm_appointments.rest.listing.bump_generation",
 		],
 		"after_delete": [
-			"crm_appointments.appointment_counts.after_delete",
+			"crm_appointments.records.status_counts.after_delete",
 			"crm_appointments.rest.listing.bump_generation",
 		],
 		"after_rename": "crm_appointments.rest.listing.bump_generation",
 	},
-	# An appointment's host is one of its assignees; the sidebar's Assign To is reflected back
-	# (host_assignment.py).
-	# Opening an assignment of an appointment needs write permission on it (its assignees get its mail).
+	# The booking page is cached: saving the settings it shows clears it.
+	"CRM Appointment Settings": {"on_update": "crm_appointments.www.book.page_context.clear_page_cache"},
+	# An appointment's host is one of its assignees; the sidebar's Assign To is reflected back, and
+	# opening an assignment needs write permission on the appointment (its assignees get its mail)
+	# (notify/assignments.py).
 	"ToDo": {
-		"validate": "crm_appointments.host_assignment.check_assigner_may_write",
-		"on_update": "crm_appointments.host_assignment.reflect_sidebar_assignment",
+		"validate": "crm_appointments.notify.assignments.check_assigner_may_write",
+		"on_update": "crm_appointments.notify.assignments.reflect_sidebar_assignment",
 	},
 	# Frappe writes an appointment's title (the customer's name) into notifications as HTML: as text.
-	"Notification Log": {"before_insert": "crm_appointments.host_assignment.keep_notification_plain"},
+	"Notification Log": {"before_insert": "crm_appointments.notify.assignments.keep_notification_plain"},
 	# Frappe writes an appointment Event's timeline entry on its party's page too, for every reader of
-	# the party; it is taken off again (calendar_sync.py).
-	"Event": {"on_update": "crm_appointments.calendar_sync.keep_off_party_timeline"},
+	# the party; it is taken off again (calendars/event.py).
+	"Event": {"on_update": "crm_appointments.calendars.event.keep_off_party_timeline"},
 }
 
 scheduler_events = {
-	"cron": {"*/5 * * * *": ["crm_appointments.reminders.send_due_reminders"]},
+	"cron": {"*/5 * * * *": ["crm_appointments.notify.reminders.send_due_reminders"]},
 	"daily": ["crm_appointments.rest.idempotency.delete_expired"],
 	# Repairs what was written around the document API (raw SQL) in the kept counts.
-	"hourly": ["crm_appointments.appointment_counts.reconcile"],
+	"hourly": ["crm_appointments.records.status_counts.reconcile"],
 }
 
 # Frappe's Event calendar reads Events with its own SQL, past the permission hooks above; getdoc and
 # get_link_title hand out linked documents' titles, and get_count counts, without a permission check;
-# the link dropdown renders search results as HTML (see crm_appointments/event_permissions.py, link_titles.py).
+# the link dropdown renders search results as HTML (see calendars/event_permissions.py,
+# desk/link_titles.py).
 override_whitelisted_methods = {
-	"frappe.desk.doctype.event.event.get_events": "crm_appointments.event_permissions.get_events",
-	"frappe.desk.form.load.getdoc": "crm_appointments.link_titles.getdoc",
-	"frappe.desk.search.get_link_title": "crm_appointments.link_titles.get_link_title",
-	"frappe.client.get_count": "crm_appointments.link_titles.get_count",
+	"frappe.desk.doctype.event.event.get_events": "crm_appointments.calendars.event_permissions.get_events",
+	"frappe.desk.form.load.getdoc": "crm_appointments.desk.link_titles.getdoc",
+	"frappe.desk.search.get_link_title": "crm_appointments.desk.link_titles.get_link_title",
+	"frappe.client.get_count": "crm_appointments.desk.link_titles.get_count",
 }
-standard_queries = {"CRM Appointment": "crm_appointments.link_titles.search_appointments"}
+standard_queries = {"CRM Appointment": "crm_appointments.desk.link_titles.search_appointments"}

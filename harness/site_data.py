@@ -5,7 +5,7 @@ import os
 
 import frappe
 
-from crm_appointments import appointment_counts
+from crm_appointments.records import status_counts as appointment_counts
 from crm_appointments.rest import listing
 
 OUTBOX = "CRM Test Outbox"

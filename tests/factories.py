@@ -167,7 +167,7 @@ EVERY_DAY_ALL_DAY = [(day, "00:00:00", "00:00:00") for day in range(7)]
 def host(kind_or_user: str = "user", hours=EVERY_DAY_ALL_DAY, time_zone=None, time_off=(), enabled=1):
 	"""A saved CRM Appointment Host for a test user (`kind` of USERS, or a user id), replacing any
 	they had. `hours` are (weekday 0-6, from, to) rows; the default is the whole week."""
-	from crm_appointments.availability import WEEKDAYS
+	from crm_appointments.scheduling.availability import WEEKDAYS
 
 	user = USERS.get(kind_or_user, kind_or_user)
 	if frappe.db.exists("CRM Appointment Host", user):
@@ -195,7 +195,7 @@ def booking_settings(**values):
 	"""CRM Appointment Settings with these values, committed (servers read them), put back after."""
 	settings = "CRM Appointment Settings"
 	before = {field: frappe.db.get_single_value(settings, field) for field in values}
-	from crm_appointments.booking_page import clear_page_cache
+	from crm_appointments.www.book.page_context import clear_page_cache
 
 	for field, value in values.items():
 		frappe.db.set_single_value(settings, field, value)

@@ -17,7 +17,8 @@ import pytest
 import requests
 import vobject
 
-from crm_appointments import booking, ics
+from crm_appointments.booking import manage_links
+from crm_appointments.calendars import ics
 from tests import factories
 from tests.factories import USERS
 
@@ -149,7 +150,7 @@ def test_a_guest_books_an_offered_slot_and_gets_the_invitation_and_a_private_man
 	html, invitation = parts(message)
 	token = token_in(html)
 	assert len(token) >= 32
-	assert doc.manage_token_hash == booking.token_hash(token) != token
+	assert doc.manage_token_hash == manage_links.token_hash(token) != token
 	assert "America/New_York" in html  # the time as the customer reads it
 	assert invitation.vevent.uid.value == ics.uid(doc)  # the UID later reminders and updates use
 	assert invitation.vevent.sequence.value == "0"
@@ -324,7 +325,7 @@ def test_a_wrong_token_is_a_404_that_says_nothing_more(booked, base, path):
 			json={"start": berlin(3, 10)},
 			timeout=30,
 		)
-		for wrong in (token[:-1], booking.new_token(), name, booking.token_hash(token))
+		for wrong in (token[:-1], manage_links.new_token(), name, manage_links.token_hash(token))
 	]
 	assert {a.status_code for a in answers} == {404}
 	assert len({a.text for a in answers}) == 1
@@ -413,7 +414,7 @@ def test_manage_bodies_are_checked_like_any_other(booked, base):
 
 def site_time(iso_z: str):
 	"""An ISO UTC start as the database stores it (naive, in the site's zone)."""
-	from crm_appointments.host_calendars import to_site
+	from crm_appointments.scheduling.host_calendars import to_site
 
 	return to_site(datetime.fromisoformat(iso_z.replace("Z", "+00:00")))
 
@@ -535,7 +536,7 @@ def test_the_manage_token_hash_is_never_in_the_api_object(booked, base, keys):
 
 
 def test_saving_the_settings_clears_the_cached_booking_page(committed, live_server):
-	from crm_appointments.doctypes import SETTINGS
+	from crm_appointments.core.names import SETTINGS
 
 	page = requests.get(f"{live_server}/book", timeout=30)
 	assert page.status_code == 200

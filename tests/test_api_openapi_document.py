@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_appointments.exceptions import InvalidFieldError
+from crm_appointments.core.exceptions import InvalidFieldError
 from crm_appointments.rest import openapi, schema
 from tests.factories import appointment
 from tests.http import error_of

@@ -9,7 +9,7 @@ import frappe
 import pytest
 import requests
 
-from crm_appointments import booking
+from crm_appointments.booking import manage_links
 from tests import factories
 from tests.test_api_bookings import berlin, book, guest, mail_to, parts, token_in
 
@@ -62,10 +62,10 @@ def test_a_crm_user_cannot_plant_a_manage_token_or_set_the_sequence_through_api_
 
 def test_a_new_appointment_gets_no_manage_token_but_from_a_booking():
 	doc = factories.make(
-		status="scheduled", manage_token_hash=booking.token_hash(PLANTED), calendar_sequence=7
+		status="scheduled", manage_token_hash=manage_links.token_hash(PLANTED), calendar_sequence=7
 	)
 	assert doc.manage_token_hash is None and doc.calendar_sequence == 0
-	assert booking.find(PLANTED) is None
+	assert manage_links.find(PLANTED) is None
 
 
 def test_the_sequence_still_rises_with_each_reschedule():

@@ -12,8 +12,8 @@ from frappe.core.doctype.deleted_document.deleted_document import restore
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_appointments import appointment_counts
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.records import status_counts as appointment_counts
 from tests.factories import commit, future, let_time_pass, make, past, user_permission
 
 DOCTYPE = "CRM Appointment"
@@ -230,4 +230,6 @@ def test_reconcile_repairs_every_count_and_runs_hourly(committed):
 	assert kept_and_counted()[0] == kept_and_counted()[1]
 	assert appointment_counts.reconcile() == {}
 	assert frappe.db.count("CRM Appointment Count", {"status": "Cancelled"}) == appointment_counts.SHARDS
-	assert "crm_appointments.appointment_counts.reconcile" in frappe.get_hooks("scheduler_events")["hourly"]
+	assert (
+		"crm_appointments.records.status_counts.reconcile" in frappe.get_hooks("scheduler_events")["hourly"]
+	)

@@ -11,8 +11,8 @@ import pytest
 import requests
 from frappe.desk.form import assign_to
 
-from crm_appointments import appointment_mail
-from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.notify import emails as appointment_mail
 from tests import factories
 from tests.factories import OUTSIDER, USERS
 

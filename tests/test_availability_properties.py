@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_appointments import availability
-from crm_appointments.availability import HostCalendar, SlotQuery, WeeklyBlock
+from crm_appointments.scheduling import availability
+from crm_appointments.scheduling.availability import HostCalendar, SlotQuery, WeeklyBlock
 
 UTC = timezone.utc
 MINUTE = timedelta(minutes=1)

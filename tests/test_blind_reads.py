@@ -9,7 +9,7 @@ import frappe
 import pytest
 import requests
 
-from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS
+from crm_appointments.core.names import APPOINTMENT, HOST, HOST_HOURS
 from tests import factories
 from tests.factories import OUTSIDER, USERS
 

@@ -15,12 +15,13 @@ import vobject
 from frappe.utils import add_days, get_url, now_datetime
 from werkzeug.http import parse_date
 
-from crm_appointments import calendar_feed, ics
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.calendars import feed as calendar_feed
+from crm_appointments.calendars import ics
+from crm_appointments.core.settings import (
 	get_settings,
 )
 from crm_appointments.rest import openapi
-from crm_appointments.timezones import as_utc
+from crm_appointments.scheduling.timezones import as_utc
 from tests import factories
 from tests.factories import USERS, future, past
 from tests.http import error_of

@@ -148,7 +148,7 @@ def test_the_event_is_the_apps_to_set():
 	doc = make(status="scheduled")
 	other = frappe.get_doc({"doctype": "Event", "subject": "Other", "starts_on": future()}).insert()
 	doc.calendar_event = other.name
-	from crm_appointments.exceptions import InvalidFieldError
+	from crm_appointments.core.exceptions import InvalidFieldError
 
 	with pytest.raises(InvalidFieldError):
 		doc.save()

@@ -160,7 +160,7 @@ def test_creates_do_not_queue_behind_an_open_write_holding_a_count(client):
 	"""Every write adjusts a kept count (appointment_counts.py) and holds that row until it commits.
 	With one row per status every create would wait for the open one; each takes a row nobody holds
 	instead, so twenty creates of the same status answer while another write stays open."""
-	from crm_appointments import appointment_counts
+	from crm_appointments.records import status_counts as appointment_counts
 
 	session, base = client
 	holding, release = threading.Event(), threading.Event()

@@ -9,8 +9,9 @@ import pytest
 from frappe.core.doctype.deleted_document.deleted_document import restore
 from frappe.utils import get_datetime, now_datetime
 
-from crm_appointments import appointment_mail, reminders
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.notify import reminders
 from crm_appointments.rest import idempotency
 from tests import factories
 from tests.factories import USERS, make_contact

@@ -16,7 +16,7 @@ from frappe.utils.password import update_password
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
-from crm_appointments.host_calendars import to_site
+from crm_appointments.scheduling.host_calendars import to_site
 from tests import browser, factories
 from tests import test_desk_browser as desk
 from tests.factories import USERS

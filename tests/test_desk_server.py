@@ -9,13 +9,18 @@ import frappe
 import pytest
 from frappe.utils import get_first_day_of_week, getdate, nowdate
 
-from crm_appointments import calendar_view, desk_views
-from crm_appointments.boot import boot_session
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.exceptions import (
+	InvalidFieldError,
+	StatusTransitionError,
+	TerminalAppointmentError,
+)
 from crm_appointments.crm_appointments.dashboard_chart_source.appointments_per_week_by_status import (
 	appointments_per_week_by_status as weekly_chart,
 )
-from crm_appointments.exceptions import InvalidFieldError, StatusTransitionError, TerminalAppointmentError
+from crm_appointments.desk import calendar as calendar_view
+from crm_appointments.desk import saved_views as desk_views
+from crm_appointments.desk.boot import boot_session
 from tests import factories
 from tests.factories import future, in_status, make, stored
 

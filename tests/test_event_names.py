@@ -10,7 +10,7 @@ import urllib.request
 import frappe
 import pytest
 
-from crm_appointments import appointment_mail
+from crm_appointments.notify import emails as appointment_mail
 from tests import factories
 
 DT = "CRM Appointment"

@@ -14,7 +14,7 @@ from frappe.desk.doctype.event import event as frappe_event
 from frappe.desk.form import assign_to
 from frappe.utils import escape_html, get_datetime
 
-from crm_appointments.reminders import send_due_reminders
+from crm_appointments.notify.reminders import send_due_reminders
 from tests.factories import USERS, commit, future, make, user_permission
 
 NAME = "Eve <img src=x onerror=alert(1)>"

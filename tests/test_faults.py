@@ -349,7 +349,7 @@ def test_a_write_that_waits_too_long_for_a_row_lock_answers_503_with_retry_after
 
 # -- reminders due while Redis is down -----------------------------------------------------------
 
-REMINDER_JOB = "crm_appointments.reminders.send_due_reminders"
+REMINDER_JOB = "crm_appointments.notify.reminders.send_due_reminders"
 
 # One scheduler tick for the site, as frappe.utils.scheduler.enqueue_events does it for each due job
 # (forced: the test decides when the job is due), then an RQ worker in burst mode, as `bench worker`

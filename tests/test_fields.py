@@ -3,7 +3,7 @@
 import frappe
 import pytest
 
-from crm_appointments.exceptions import InvalidFieldError
+from crm_appointments.core.exceptions import InvalidFieldError
 from tests.factories import appointment, future, make, stored
 
 
@@ -191,7 +191,7 @@ def test_appointment_with_alone_is_allowed():
 
 
 def test_the_party_kinds_offered_are_those_on_the_site():
-	from crm_appointments.crm_appointments.party import party_doctypes
+	from crm_appointments.core.party import party_doctypes
 
 	kinds = party_doctypes()
 	assert kinds[0] == "Contact"

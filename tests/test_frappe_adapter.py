@@ -1,4 +1,4 @@
-"""The app's touches of Frappe's private parts (crm_appointments/frappe_adapter.py), one test each:
+"""The app's touches of Frappe's private parts (crm_appointments/core/frappe_adapter.py), one test each:
 they fail when a Frappe upgrade changes what the touch relies on."""
 
 import os
@@ -11,9 +11,9 @@ from frappe.model.document import Document
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from crm_appointments import frappe_adapter
-from crm_appointments.claims import insert_if_absent
-from crm_appointments.exceptions import InvalidFieldError
+from crm_appointments.core import frappe_adapter
+from crm_appointments.core.exceptions import InvalidFieldError
+from crm_appointments.records.insert_once import insert_if_absent
 from tests.factories import appointment, frappe_token
 
 URL = "/api/crm/appointment"
@@ -103,3 +103,23 @@ def test_rate_limit_seconds_left_reads_the_counter_frappes_rate_limit_keeps():
 		assert left is not None and 290 <= left <= 300
 	finally:
 		frappe.local.request, frappe.local.form_dict, frappe.local.request_ip = request, form_dict, request_ip
+
+
+def test_a_rule_added_to_frappes_api_map_is_matched_by_frappes_api_handler():
+	import frappe.api
+	from werkzeug.routing import Rule
+
+	path = f"/api/crm-adapter-test-{frappe.generate_hash(length=8)}"
+	frappe_adapter.add_api_rule(Rule(path, endpoint=lambda: "found"))
+	endpoint, _arguments = frappe.api.API_URL_MAP.bind("localhost").match(path, method="GET")
+	assert endpoint() == "found"
+
+
+def test_a_new_database_connection_is_one_of_its_own():
+	db = frappe_adapter.new_database_connection(frappe.local.conf)
+	try:
+		own_id = db.sql("select connection_id()")[0][0]
+		assert own_id != frappe.db.sql("select connection_id()")[0][0]
+		assert db.sql("select database()")[0][0] == frappe.local.conf.db_name
+	finally:
+		db.close()

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 import frappe
 import pytest
 
-from crm_appointments import appointment_mail, reminders
-from crm_appointments.crm_appointments.party import party_doctypes
+from crm_appointments.core.party import party_doctypes
+from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.notify import reminders
 from harness import site_data
 from tests import factories
 from tests.test_install import bench

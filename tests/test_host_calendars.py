@@ -7,8 +7,8 @@ from datetime import timedelta
 import frappe
 import pytest
 
-from crm_appointments import host_calendars
-from crm_appointments.timezones import as_utc
+from crm_appointments.scheduling import host_calendars
+from crm_appointments.scheduling.timezones import as_utc
 from tests import factories
 
 

@@ -170,7 +170,7 @@ def test_a_user_narrowed_to_one_appointment_still_reads_hosts_and_its_host(api, 
 		assert not staff.fetches("CRM Appointment", other.name)
 		day = mine.scheduled_time.date()
 		status, body = staff.method(
-			"crm_appointments.calendar_view.get_events", start=f"{day} 00:00:00", end=f"{day} 23:59:59"
+			"crm_appointments.desk.calendar.get_events", start=f"{day} 00:00:00", end=f"{day} 23:59:59"
 		)
 		assert status == 200, body
 		assert [(e["name"], e["host"]) for e in body["message"]] == [(mine.name, OTHER)]

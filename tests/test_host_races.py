@@ -16,8 +16,8 @@ import frappe
 import pytest
 import requests
 
-from crm_appointments import host_calendars
-from crm_appointments.exceptions import DoubleBookingError
+from crm_appointments.core.exceptions import DoubleBookingError
+from crm_appointments.scheduling import host_calendars
 from harness.site_data import make_desk_user
 from tests import factories
 from tests.factories import USERS

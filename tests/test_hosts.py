@@ -6,7 +6,7 @@ import frappe
 import pytest
 from frappe.desk.form import assign_to
 
-from crm_appointments.exceptions import DoubleBookingError, InvalidFieldError
+from crm_appointments.core.exceptions import DoubleBookingError, InvalidFieldError
 from tests import factories
 from tests.factories import USERS, future
 

@@ -8,9 +8,9 @@ import frappe
 import pytest
 import requests
 
-from crm_appointments import host_calendars
-from crm_appointments.exceptions import InvalidFieldError
-from crm_appointments.link_titles import search_active_hosts
+from crm_appointments.core.exceptions import InvalidFieldError
+from crm_appointments.desk.link_titles import search_active_hosts
+from crm_appointments.scheduling import host_calendars
 from harness.site_data import make_desk_user
 from tests import factories
 from tests.test_api_bookings import berlin, book, day, error, guest, slots_of

@@ -14,9 +14,9 @@ from frappe.utils import get_url
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from crm_appointments import ics
-from crm_appointments.exceptions import InvalidFieldError
-from crm_appointments.timezones import as_utc
+from crm_appointments.calendars import ics
+from crm_appointments.core.exceptions import InvalidFieldError
+from crm_appointments.scheduling.timezones import as_utc
 from tests.factories import appointment
 
 EXAMPLES = settings(

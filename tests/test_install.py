@@ -6,7 +6,7 @@ import subprocess
 import frappe
 import pytest
 
-from crm_appointments.install import ROLES
+from crm_appointments.setup.install import ROLES
 from tests import factories
 
 

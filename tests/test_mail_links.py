@@ -10,7 +10,7 @@ import pytest
 import requests
 from frappe.installer import update_site_config
 
-from crm_appointments import site_address
+from crm_appointments.core import site_address
 from harness.site_data import OUTBOX
 from tests import factories
 from tests.factories import USERS

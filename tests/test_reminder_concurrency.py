@@ -21,7 +21,7 @@ os.chdir(os.environ["CRM_SITES_PATH"])
 import frappe
 frappe.init(site=os.environ["CRM_TEST_SITE"], sites_path=os.environ["CRM_SITES_PATH"])
 frappe.connect()
-from crm_appointments.reminders import send_due_reminders
+from crm_appointments.notify.reminders import send_due_reminders
 go = float(sys.argv[1])
 while time.time() < go:
 	time.sleep(0.001)

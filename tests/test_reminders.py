@@ -7,7 +7,7 @@ import pytest
 import vobject
 from frappe.utils import get_datetime
 
-from crm_appointments.reminders import send_due_reminders
+from crm_appointments.notify.reminders import send_due_reminders
 from tests.factories import commit, future, make
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_appointments import availability, host_calendars, slots
-from crm_appointments.exceptions import DoubleBookingError
+from crm_appointments.core.exceptions import DoubleBookingError
+from crm_appointments.scheduling import availability, host_calendars, slots
 from harness.site_data import make_desk_user
 from tests import factories
 from tests.factories import USERS

@@ -5,7 +5,11 @@ import itertools
 import frappe
 import pytest
 
-from crm_appointments.exceptions import InvalidFieldError, StatusTransitionError, TerminalAppointmentError
+from crm_appointments.core.exceptions import (
+	InvalidFieldError,
+	StatusTransitionError,
+	TerminalAppointmentError,
+)
 from tests.factories import future, in_status, let_time_pass, make, past, stored
 
 STATUSES = ("draft", "scheduled", "confirmed", "completed", "cancelled", "no_show")

@@ -4,8 +4,9 @@ can be deleted, and installing it again starts clean."""
 import frappe
 import pytest
 
-from crm_appointments import appointment_mail, reminders
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.notify import reminders
 from tests import factories
 from tests.test_install import bench
 

@@ -9,7 +9,7 @@ import frappe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm_appointments.exceptions import InvalidFieldError
+from crm_appointments.core.exceptions import InvalidFieldError
 from crm_appointments.rest.errors import ApiError
 from crm_appointments.rest.schema import parse_datetime
 from tests.factories import appointment

@@ -11,7 +11,7 @@ Frappe refuses it as it refuses any bad bearer token: 401.
 
 import frappe
 
-from crm_appointments import frappe_adapter
+from crm_appointments.core import frappe_adapter
 from crm_appointments.crm_appointments.doctype.crm_api_key.crm_api_key import user_for_key
 from crm_appointments.rest.errors import database_unavailable
 from crm_appointments.rest.lifecycle import database_went_away, is_ours

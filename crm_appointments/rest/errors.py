@@ -11,7 +11,7 @@ import pymysql
 from frappe.utils import strip_html_tags
 from werkzeug.wrappers import Response
 
-from crm_appointments.exceptions import AppointmentError
+from crm_appointments.core.exceptions import AppointmentError
 
 ERROR_TYPES = {
 	400: "invalid_request_error",

@@ -11,8 +11,8 @@ import json
 import frappe
 from frappe.utils import add_to_date, now_datetime
 
-from crm_appointments.claims import insert_if_absent, rows_affected
-from crm_appointments.doctypes import IDEMPOTENCY_KEY as DOCTYPE
+from crm_appointments.core.names import IDEMPOTENCY_KEY as DOCTYPE
+from crm_appointments.records.insert_once import insert_if_absent, rows_affected
 from crm_appointments.rest.errors import ApiError
 
 TABLE = f"tab{DOCTYPE}"

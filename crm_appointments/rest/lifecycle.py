@@ -23,7 +23,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from crm_appointments import frappe_adapter
+from crm_appointments.core import frappe_adapter
 from crm_appointments.rest import errors
 from crm_appointments.rest.errors import ApiError, database_unavailable_error, error_body
 

@@ -24,8 +24,8 @@ import frappe
 from frappe.model.db_query import DatabaseQuery
 from redis.exceptions import RedisError
 
-from crm_appointments import appointment_counts
-from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
+from crm_appointments.core.names import APPOINTMENT as DOCTYPE
+from crm_appointments.records import status_counts as appointment_counts
 from crm_appointments.rest.errors import ApiError
 
 GENERATION_KEY = "crm_appointments:list_generation"

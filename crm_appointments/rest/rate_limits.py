@@ -26,8 +26,8 @@ import ipaddress
 import frappe
 from frappe.rate_limiter import rate_limit
 
-from crm_appointments import frappe_adapter
-from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.core import frappe_adapter
+from crm_appointments.core.names import APPOINTMENT
 from crm_appointments.rest.errors import ApiError
 
 LIMITS = {

@@ -2,16 +2,16 @@
 
 Frappe v15 has no hook for custom /api/ routes: `frappe.api.handle` matches `frappe.api.API_URL_MAP`
 (a werkzeug Map), after the `before_request` hooks run. So `register_routes`, a before_request hook,
-adds our rules (crm_appointments/api.py, `routes`) to that map once per process. Hooks run only for
+adds our rules (crm_appointments/api.py, `routes`) to that map once per process, through the adapter
+(core/frappe_adapter.add_api_rule). Hooks run only for
 sites with the app installed, and `lifecycle.serve` checks the app is installed too: a site of the
 same bench without it answers 404.
 """
 
 import threading
 
-import frappe.api
-
 from crm_appointments import api
+from crm_appointments.core import frappe_adapter
 
 _lock = threading.Lock()
 _registered = False
@@ -25,5 +25,5 @@ def register_routes():
 		if _registered:
 			return
 		for route in api.routes():
-			frappe.api.API_URL_MAP.add(route.rule())
+			frappe_adapter.add_api_rule(route.rule())
 		_registered = True

@@ -9,14 +9,14 @@ import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from frappe.utils import validate_email_address
 
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.rest.errors import ApiError
-from crm_appointments.timezones import as_utc, site_zone
+from crm_appointments.scheduling.timezones import as_utc, iso_utc, site_zone
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -181,7 +181,21 @@ ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})
 
 
 def parse_datetime(value, param: str) -> datetime:
-	"""ISO 8601 in, a naive datetime in the site's time zone (how Frappe stores them) out."""
+	"""ISO 8601 in, a naive datetime in the site's time zone (how Frappe stores them) out; a naive
+	input is the site's time already, and is kept as written."""
+	parsed = _parse_iso(value, param)
+	if parsed.tzinfo is not None:
+		parsed = parsed.astimezone(site_zone()).replace(tzinfo=None)
+	return parsed
+
+
+def parse_instant(value, param: str) -> datetime:
+	"""ISO 8601 in (with Z, an offset, or naive: the site's time), an aware UTC datetime out: a
+	booking's start is parsed once, to this, and put onto the document once (booking/rules.py)."""
+	return as_utc(_parse_iso(value, param))
+
+
+def _parse_iso(value, param: str) -> datetime:
 	if not isinstance(value, str) or not ISO_DATETIME.match(value.strip()):
 		raise ApiError(
 			400,
@@ -191,20 +205,9 @@ def parse_datetime(value, param: str) -> datetime:
 	if not MIN_YEAR <= int(value.strip()[:4]) <= MAX_YEAR:
 		raise ApiError(400, f"{param} must fall in the years {MIN_YEAR} to {MAX_YEAR}.", param)
 	try:
-		parsed = datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
-		if parsed.tzinfo is not None:
-			parsed = parsed.astimezone(site_zone()).replace(tzinfo=None)
+		return datetime.fromisoformat(value.strip().replace("z", "Z").replace("t", "T"))
 	except (ValueError, OverflowError):
 		raise ApiError(400, f"{param} is not a real date and time.", param) from None
-	return parsed
-
-
-def to_utc(value) -> str | None:
-	"""A stored (site time zone, naive) datetime as ISO 8601 UTC with Z."""
-	if value is None:
-		return None
-	utc = as_utc(value)
-	return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
 # -- request bodies -----------------------------------------------------------------------------
@@ -257,11 +260,11 @@ def to_doc_values(body, creating: bool) -> dict:
 def from_doc(row) -> dict:
 	"""The API object for a document or a row with COLUMNS."""
 	get = row.get
-	obj = {"id": get("name"), "created_at": to_utc(get("creation")), "updated_at": to_utc(get("modified"))}
+	obj = {"id": get("name"), "created_at": iso_utc(get("creation")), "updated_at": iso_utc(get("modified"))}
 	for field in FIELDS:
 		value = get(field.name)
 		if field.name == "scheduled_time":
-			value = to_utc(value)
+			value = iso_utc(value)
 		elif field.name == "status":
 			value = workflow.value_of(value)
 		elif value == "":
@@ -412,11 +415,6 @@ def available_zones() -> frozenset:
 	return frozenset(zoneinfo.available_timezones())
 
 
-def utc_z(moment: datetime) -> str:
-	"""An aware datetime as ISO 8601 UTC with Z."""
-	return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # -- self-service booking -----------------------------------------------------------------------
 
 # The booking page's hidden field: people leave it empty, form-filling bots do not.
@@ -485,7 +483,7 @@ def parse_body(body, fields: tuple[ApiField, ...]) -> dict:
 				field.name,
 			)
 		if field.format == "date-time":
-			value = as_utc(parse_datetime(value, field.name))
+			value = parse_instant(value, field.name)
 		elif field.name == "time_zone" and value not in available_zones():
 			raise ApiError(400, "time_zone must be an IANA time zone, like Europe/Berlin.", "time_zone")
 		values[field.name] = value
@@ -498,7 +496,7 @@ def booking_from_doc(doc, host_name: str | None, with_customer: bool = False) ->
 	obj = {
 		"id": doc.name,
 		"status": workflow.value_of(doc.status),
-		"scheduled_time": to_utc(doc.scheduled_time),
+		"scheduled_time": iso_utc(doc.scheduled_time),
 		"duration": doc.duration,
 		"host_name": host_name,
 	}

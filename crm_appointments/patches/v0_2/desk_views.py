@@ -1,6 +1,6 @@
 """Sites that had the app before its saved filters and Kanban board get them once."""
 
-from crm_appointments import desk_views
+from crm_appointments.desk import saved_views as desk_views
 
 
 def execute():

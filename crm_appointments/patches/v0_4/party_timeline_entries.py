@@ -4,8 +4,8 @@ calendar_sync.py). The party stays a participant."""
 
 import frappe
 
-from crm_appointments.calendar_sync import drop_timeline_entry
-from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.calendars.event import drop_timeline_entry
+from crm_appointments.core.names import APPOINTMENT
 
 
 def execute():

@@ -1,7 +1,7 @@
 """/book: pick a free time and book it (contract.md, "The booking page"). Kept in Frappe's page
 cache; saving the settings clears it (booking_page.clear_page_cache)."""
 
-from crm_appointments.booking_page import base_context
+from crm_appointments.www.book.page_context import base_context
 
 
 def get_context(context):

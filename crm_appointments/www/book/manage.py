@@ -4,10 +4,11 @@ an unknown one is the site's 404 page, whatever the reason)."""
 import frappe
 from frappe import _
 
-from crm_appointments import booking
-from crm_appointments.booking_page import base_context
+from crm_appointments.booking import manage_links
+from crm_appointments.booking import rules as booking
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import host_name
-from crm_appointments.rest.schema import to_utc
+from crm_appointments.scheduling.timezones import iso_utc
+from crm_appointments.www.book.page_context import base_context
 
 no_cache = 1
 
@@ -16,7 +17,7 @@ def get_context(context):
 	base_context(context)
 	context.no_cache = 1
 	token = frappe.form_dict.get("token") or ""
-	doc = booking.find(token)
+	doc = manage_links.find(token)
 	if doc is None:
 		raise frappe.PageDoesNotExistError
 	context.title = _("Your appointment")
@@ -25,7 +26,7 @@ def get_context(context):
 	context.booking = frappe._dict(
 		id=doc.name,
 		status=_(doc.status),
-		start=to_utc(doc.scheduled_time),
+		start=iso_utc(doc.scheduled_time),
 		duration=doc.duration,
 		host_name=host_name(doc.host) or "",
 		customer_name=doc.customer_name,

@@ -11,8 +11,8 @@ import frappe
 from frappe import _
 from frappe.utils import get_first_day_of_week, getdate, nowdate
 
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT as DOCTYPE
 
 WEEKS_BEFORE, WEEKS_AFTER = 8, 4
 

@@ -12,7 +12,6 @@ sees and revokes their own; only a System Manager issues, sees or revokes anothe
 acts as its user, so minting one for someone else would be acting as them.
 """
 
-import hashlib
 import hmac
 import re
 import string
@@ -22,15 +21,12 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import add_to_date, get_datetime, now_datetime
 
-from crm_appointments.doctypes import API_KEY
-from crm_appointments.random_names import random_part
+from crm_appointments.core.names import API_KEY
+from crm_appointments.core.random_ids import hash_secret as hash_key
+from crm_appointments.core.random_ids import random_part
 
 KEY_PATTERN = re.compile(r"^sk_(live|test)_([a-z0-9]{12})_([A-Za-z0-9]{32})$")
 LAST_USED_GRANULARITY_SECONDS = 60
-
-
-def hash_key(key: str) -> str:
-	return hashlib.sha256(key.encode()).hexdigest()
 
 
 class CRMAPIKey(Document):

@@ -16,35 +16,32 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, now_datetime, strip_html, validate_email_address
 
-from crm_appointments import (
-	appointment_mail,
-	availability,
-	belongings,
-	calendar_sync,
-	exceptions,
-	host_assignment,
-	host_calendars,
+from crm_appointments.calendars import event as calendar_sync
+from crm_appointments.core import exceptions
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.exceptions import (
+	DoubleBookingError,
+	InvalidFieldError,
+	StatusTransitionError,
+	TerminalAppointmentError,
 )
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.core.frappe_adapter import ChecksBeforeLinks
+from crm_appointments.core.names import APPOINTMENT, HOST
+from crm_appointments.core.party import party_doctypes
+from crm_appointments.core.random_ids import random_part
+from crm_appointments.core.settings import (
 	DEFAULT_DURATION,
 	MAX_DURATION,
 	MIN_DURATION,
 	buffer_minutes,
 	get_settings,
 )
-from crm_appointments.crm_appointments.party import party_doctypes
-from crm_appointments.doctypes import APPOINTMENT, HOST
-from crm_appointments.exceptions import (
-	DoubleBookingError,
-	InvalidFieldError,
-	StatusTransitionError,
-	TerminalAppointmentError,
-)
-from crm_appointments.frappe_adapter import ChecksBeforeLinks
-from crm_appointments.host_calendars import host_name
-from crm_appointments.random_names import random_part
-from crm_appointments.timezones import site_zone
+from crm_appointments.notify import assignments as host_assignment
+from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.records import deletion as belongings
+from crm_appointments.scheduling import availability, host_calendars
+from crm_appointments.scheduling.host_calendars import host_name
+from crm_appointments.scheduling.timezones import site_zone
 
 NAME_PREFIX = "appointment_"
 NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in practice
@@ -191,7 +188,8 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 	def validate(self):
 		if self.flags.restoring:
 			self.keep_as_deleted()
-		self.validate_customer_fields()
+		if not (self.is_new() and self.flags.customer_fields_checked):  # a booking checked them first
+			self.validate_customer_fields()
 		self.validate_scheduled_time()
 		self.validate_duration()
 		if not self.flags.restoring:

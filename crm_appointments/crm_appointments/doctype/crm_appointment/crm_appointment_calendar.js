@@ -12,8 +12,8 @@ frappe.views.calendar["CRM Appointment"] = {
 		end: "end_time",
 		title: "title", // the customer's name and the host's, escaped by the server
 	},
-	get_events_method: "crm_appointments.calendar_view.get_events",
-	update_event_method: "crm_appointments.calendar_view.update_event",
+	get_events_method: "crm_appointments.desk.calendar.get_events",
+	update_event_method: "crm_appointments.desk.calendar.update_event",
 	get_css_class(event) {
 		// Frappe's calendar colours an event by class, through its color_map (class -> colour name).
 		// A host's colour gets a class of its own; a status's colour (crm_appointments.workflow, from

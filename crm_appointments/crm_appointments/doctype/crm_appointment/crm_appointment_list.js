@@ -44,7 +44,7 @@ Object.assign(crm_appointments.hosts, {
 	// A new appointment's host is offered from the hosts who can take appointments only: enabled, and
 	// their user an enabled desk user with a CRM role (the server refuses others).
 	enabled_query() {
-		return { query: "crm_appointments.link_titles.search_active_hosts" };
+		return { query: "crm_appointments.desk.link_titles.search_active_hosts" };
 	},
 });
 
@@ -80,7 +80,7 @@ frappe.listview_settings["CRM Appointment"] = {
 		const state = crm_appointments.appointment_list;
 		if (state.mine_filter_checked) return;
 		state.mine_filter_checked = true;
-		frappe.xcall("crm_appointments.desk_views.ensure_mine_filter").then((made) => {
+		frappe.xcall("crm_appointments.desk.saved_views.ensure_mine_filter").then((made) => {
 			const list_filter = listview.list_sidebar && listview.list_sidebar.list_filter;
 			if (made && list_filter) list_filter.refresh();
 		});

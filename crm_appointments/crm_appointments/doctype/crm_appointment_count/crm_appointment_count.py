@@ -5,4 +5,4 @@ from frappe.model.document import Document
 
 
 class CRMAppointmentCount(Document):
-	"""Rows are written by crm_appointments.appointment_counts with plain SQL; this class is for the desk."""
+	"""Rows are written by crm_appointments.records.status_counts with plain SQL; this class is for the desk."""

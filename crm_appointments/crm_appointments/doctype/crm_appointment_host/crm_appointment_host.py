@@ -17,10 +17,11 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
-from crm_appointments import calendar_feed, host_calendars
-from crm_appointments.availability import WEEKDAYS
-from crm_appointments.doctypes import APPOINTMENT, HOST, ROLES
-from crm_appointments.host_calendars import as_time
+from crm_appointments.calendars import feed as calendar_feed
+from crm_appointments.core.names import APPOINTMENT, HOST, ROLES
+from crm_appointments.scheduling import host_calendars
+from crm_appointments.scheduling.availability import WEEKDAYS
+from crm_appointments.scheduling.host_calendars import as_time
 
 MINUTES_A_DAY, MINUTES_A_WEEK = 1440, 10080
 FEED_FIELDS = ("calendar_feed_enabled", "calendar_feed_issued_on", "calendar_feed_hash")

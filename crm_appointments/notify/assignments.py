@@ -24,9 +24,10 @@ from frappe import _
 from frappe.desk.form import assign_to
 from frappe.utils import escape_html
 
-from crm_appointments import host_calendars, ics
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.calendars import ics
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.scheduling import host_calendars
 
 FINAL_TODO_STATUS = {"completed": "Closed", "cancelled": "Cancelled", "no_show": "Cancelled"}
 

@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 import frappe
 from frappe.utils import now_datetime
 
-from crm_appointments import availability, host_calendars
-from crm_appointments.availability import SlotQuery
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.core.names import HOST
+from crm_appointments.core.settings import (
 	DEFAULT_HORIZON_DAYS,
 	booking_duration,
 	buffer_minutes,
 	get_settings,
 )
-from crm_appointments.doctypes import HOST
-from crm_appointments.timezones import as_utc
+from crm_appointments.scheduling import availability, host_calendars
+from crm_appointments.scheduling.availability import SlotQuery
+from crm_appointments.scheduling.timezones import as_utc
 
 
 def query_for(since: datetime, until: datetime, duration: int | None = None) -> SlotQuery:

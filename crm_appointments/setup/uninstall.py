@@ -22,8 +22,8 @@ later on names Frappe may by then have given to something else.
 
 import frappe
 
-from crm_appointments.belongings import UNSENT, take_away
-from crm_appointments.doctypes import APPOINTMENT
+from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.records.deletion import UNSENT, take_away
 
 APP = "crm_appointments"
 # Attached records that mean nothing without what they are attached to.

@@ -22,7 +22,7 @@ import frappe
 from frappe.desk.doctype.event import event as frappe_event
 from frappe.model.db_query import DatabaseQuery
 
-from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
+from crm_appointments.core.names import APPOINTMENT as DOCTYPE
 
 
 def has_permission(doc, ptype=None, user=None):

@@ -1,7 +1,7 @@
 """What the desk learns at login."""
 
-from crm_appointments.crm_appointments import status_workflow
-from crm_appointments.crm_appointments.party import party_doctypes
+from crm_appointments.core import status_workflow
+from crm_appointments.core.party import party_doctypes
 
 
 def boot_session(bootinfo):

@@ -65,3 +65,26 @@ def rate_limit_seconds_left(key: str) -> int | None:
 	identity = str(frappe.form_dict.get(key, ""))
 	ttl = frappe.cache.ttl(frappe.cache.make_key(f"rl:{frappe.form_dict.cmd}:{identity}"))
 	return ttl if ttl and ttl > 0 else None
+
+
+def add_api_rule(rule):
+	"""Add a werkzeug Rule to the map `frappe.api.handle` matches /api/ paths against
+	(`frappe.api.API_URL_MAP`): Frappe v15 has no hook for an app's own /api/ routes."""
+	import frappe.api
+
+	frappe.api.API_URL_MAP.add(rule)
+
+
+def new_database_connection(conf):
+	"""A connection of its own to the site's database, from the site config `conf` (Frappe's
+	`frappe.database.get_db`, which frappe.connect uses; not a public API)."""
+	from frappe.database import get_db
+
+	return get_db(
+		socket=conf.db_socket,
+		host=conf.db_host,
+		port=conf.db_port,
+		user=conf.db_name,
+		password=conf.db_password,
+		cur_db_name=conf.db_name,
+	)

@@ -6,13 +6,14 @@ keeps it; saving the settings clears it (`clear_page_cache`). The manage page is
 
 from frappe import _
 
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.booking import rules as booking
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.settings import (
 	DEFAULT_HORIZON_DAYS,
 	booking_duration,
 	get_settings,
 )
-from crm_appointments.timezones import site_zone
+from crm_appointments.scheduling.timezones import site_zone
 
 BOOK_PATH = "book"
 MANAGE_PREFIX = "/book/manage"
@@ -29,7 +30,9 @@ def private_page_headers(response=None, request=None):
 	response.headers["Cache-Control"] = "no-store, private"
 
 
-def clear_page_cache():
+def clear_page_cache(settings=None, method=None):
+	"""/book shows the title, the intro and whether booking is on: saving CRM Appointment Settings
+	clears its cached page (a doc_events hook, hooks.py)."""
 	from frappe.website.utils import clear_cache
 
 	clear_cache(BOOK_PATH)
@@ -39,7 +42,7 @@ def base_context(context):
 	settings = get_settings()
 	context.no_breadcrumbs = 1
 	context.show_sidebar = 0
-	context.enabled = bool(settings.enable_public_booking)
+	context.enabled = booking.is_open()
 	context.page_title = settings.booking_page_title or _("Book an appointment")
 	context.intro = settings.booking_intro or ""
 	context.duration = booking_duration()

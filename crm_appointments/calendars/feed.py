@@ -29,14 +29,15 @@ import frappe
 import redis
 from frappe.utils import get_datetime, get_url, getdate, nowdate
 
-from crm_appointments import event_permissions, host_calendars, ics
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.calendars import event_permissions, ics
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT, HOST, ROLES
+from crm_appointments.core.random_ids import hash_secret, random_part
+from crm_appointments.core.settings import (
 	DEFAULT_HORIZON_DAYS,
 	get_settings,
 )
-from crm_appointments.doctypes import APPOINTMENT, HOST, ROLES
-from crm_appointments.random_names import random_part
+from crm_appointments.scheduling import host_calendars
 
 PATH = "/api/crm/calendar/{secret}.ics"
 SECRET_LENGTH = 32  # 62**32 ~ 2**190
@@ -64,10 +65,6 @@ class Version(NamedTuple):
 
 def new_secret() -> str:
 	return random_part(SECRET_LENGTH, string.ascii_letters + string.digits)
-
-
-def hash_secret(secret: str) -> str:
-	return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def url(secret: str) -> str:

@@ -12,10 +12,10 @@ import frappe
 from frappe import _
 from frappe.utils import cint, escape_html, get_datetime
 
-from crm_appointments.crm_appointments import status_workflow as workflow
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT as DOCTYPE
+from crm_appointments.core.names import HOST
 from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import MAX_DURATION
-from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
-from crm_appointments.doctypes import HOST
 
 # The calendar's names for the appointment's fields (see crm_appointment_calendar.js).
 START, END = "scheduled_time", "end_time"

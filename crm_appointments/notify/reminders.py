@@ -18,13 +18,13 @@ from datetime import timedelta
 import frappe
 from frappe.utils import get_datetime, now_datetime
 
-from crm_appointments import appointment_mail
-from crm_appointments.claims import insert_if_absent
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT, REMINDER
+from crm_appointments.core.settings import (
 	reminder_offsets,
 )
-from crm_appointments.doctypes import APPOINTMENT, REMINDER
+from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.records.insert_once import insert_if_absent
 
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
 

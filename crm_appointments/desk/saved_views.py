@@ -10,8 +10,8 @@ import json
 import frappe
 from frappe import _
 
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT as DOCTYPE
 
 KANBAN_BOARD = "CRM Appointments by Status"
 

@@ -11,13 +11,13 @@ import frappe
 from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.utils import format_datetime, get_datetime
 
-from crm_appointments import ics
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.calendars import ics
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.settings import (
 	get_settings,
 )
-from crm_appointments.host_calendars import host_name
-from crm_appointments.timezones import site_zone
+from crm_appointments.scheduling.host_calendars import host_name
+from crm_appointments.scheduling.timezones import site_zone
 
 REMINDER_TEMPLATE = "CRM Appointment Reminder"
 CANCELLATION_TEMPLATE = "CRM Appointment Cancelled"

@@ -29,8 +29,8 @@ from frappe.desk import search
 from frappe.desk.form import load
 from frappe.utils import escape_html, get_safe_filters
 
-from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
-from crm_appointments.doctypes import HOST, MODULE
+from crm_appointments.core.names import APPOINTMENT as DOCTYPE
+from crm_appointments.core.names import HOST, MODULE
 
 SEARCH_FIELDS = ("name", "customer_name", "customer_email")
 
@@ -132,7 +132,7 @@ def search_active_hosts(
 ):
 	"""The host pickers' search (a new appointment's Host, Find a time): the hosts who can take
 	appointments (host_calendars.ACTIVE_HOST) that the user may read, matched on the id or name."""
-	from crm_appointments import host_calendars
+	from crm_appointments.scheduling import host_calendars
 
 	txt = f"%{txt or ''}%"
 	rows = frappe.get_list(

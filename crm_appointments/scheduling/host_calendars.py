@@ -26,14 +26,15 @@ from zoneinfo import ZoneInfo
 import frappe
 from frappe.utils import cint, get_datetime
 
-from crm_appointments import availability
-from crm_appointments.availability import HostCalendar, Interval, WeeklyBlock
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.core import frappe_adapter
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT, HOST, HOST_HOURS, HOST_TIME_OFF, ROLES
+from crm_appointments.core.settings import (
 	MAX_DURATION,
 )
-from crm_appointments.doctypes import APPOINTMENT, HOST, HOST_HOURS, HOST_TIME_OFF, ROLES
-from crm_appointments.timezones import as_utc, site_zone
+from crm_appointments.scheduling import availability
+from crm_appointments.scheduling.availability import HostCalendar, Interval, WeeklyBlock
+from crm_appointments.scheduling.timezones import as_utc, site_zone
 
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
 # Stored times are naive in the site's zone; a day on each side covers any offset change.
@@ -238,21 +239,12 @@ _own = threading.local()
 
 def own_connection():
 	"""This thread's second connection to the site's database (see committed_now)."""
-	from frappe.database import get_db
-
 	conf = frappe.local.conf
 	key = (conf.db_socket, conf.db_host, conf.db_port, conf.db_name)
 	if getattr(_own, "db", None) is None or _own.key != key:
 		if getattr(_own, "db", None) is not None:
 			_own.db.close()
-		_own.db = get_db(
-			socket=conf.db_socket,
-			host=conf.db_host,
-			port=conf.db_port,
-			user=conf.db_name,
-			password=conf.db_password,
-			cur_db_name=conf.db_name,
-		)
+		_own.db = frappe_adapter.new_database_connection(conf)
 		_own.key = key
 	return _own.db
 

@@ -2,8 +2,8 @@
 
 import frappe
 
-from crm_appointments import desk_views
-from crm_appointments.doctypes import ROLES, SETTINGS
+from crm_appointments.core.names import ROLES, SETTINGS
+from crm_appointments.desk import saved_views as desk_views
 
 
 def after_install():
@@ -14,7 +14,7 @@ def after_install():
 
 
 def after_migrate():
-	from crm_appointments.appointment_mail import install_templates
+	from crm_appointments.notify.emails import install_templates
 
 	make_roles()
 	install_templates()
@@ -24,10 +24,10 @@ def after_migrate():
 def make_default_settings():
 	"""Reminders a day and an hour before, from the app's own templates (once: an admin's later
 	changes, emptying the offsets included, are theirs to keep)."""
-	from crm_appointments.appointment_mail import CANCELLATION_TEMPLATE, REMINDER_TEMPLATE, install_templates
-	from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	from crm_appointments.core.settings import (
 		DEFAULT_OFFSETS,
 	)
+	from crm_appointments.notify.emails import CANCELLATION_TEMPLATE, REMINDER_TEMPLATE, install_templates
 
 	install_templates()
 	settings = frappe.get_single(SETTINGS)
@@ -44,7 +44,7 @@ def make_default_settings():
 def make_booking_defaults():
 	"""A site that had the app before booking settings existed gets their defaults once (Frappe fills
 	a single DocType's new fields only for a new document)."""
-	from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+	from crm_appointments.core.settings import (
 		DEFAULT_HORIZON_DAYS,
 		DEFAULT_NOTICE,
 	)
@@ -73,8 +73,8 @@ def make_roles():
 def before_uninstall():
 	"""Take away what points at the app's DocTypes (see uninstall.py), its saved views, its email
 	templates, and its roles from every user who had them."""
-	from crm_appointments import uninstall
-	from crm_appointments.appointment_mail import TEMPLATES
+	from crm_appointments.notify.emails import TEMPLATES
+	from crm_appointments.setup import uninstall
 
 	desk_views.uninstall()
 	uninstall.before_uninstall()

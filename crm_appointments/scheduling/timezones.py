@@ -16,3 +16,12 @@ def as_utc(value) -> datetime:
 	if moment.tzinfo is None:
 		moment = moment.replace(tzinfo=site_zone())
 	return moment.astimezone(timezone.utc)
+
+
+def iso_utc(value) -> str | None:
+	"""A stored datetime (naive, in the site's time zone) or an aware one as ISO 8601 UTC with Z, to
+	the second: how the API and the pages write every time. None stays None."""
+	if value is None:
+		return None
+	utc = as_utc(value)
+	return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"

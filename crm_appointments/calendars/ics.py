@@ -17,9 +17,9 @@ import frappe
 from frappe.utils import cint
 from icalendar import Calendar, Event, vCalAddress
 
-from crm_appointments import site_address
-from crm_appointments.doctypes import APPOINTMENT
-from crm_appointments.timezones import as_utc
+from crm_appointments.core import site_address
+from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.scheduling.timezones import as_utc
 
 PRODID = "-//crm_appointments//Frappe CRM Appointments//EN"
 

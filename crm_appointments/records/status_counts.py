@@ -21,9 +21,9 @@ import random
 import frappe
 from frappe.utils import now_datetime
 
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT
-from crm_appointments.doctypes import COUNT as DOCTYPE
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.core.names import COUNT as DOCTYPE
 
 SHARDS = 8
 

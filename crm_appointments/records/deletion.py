@@ -20,9 +20,9 @@ from frappe import _
 from frappe.model.delete_doc import add_to_deleted_document, delete_from_table
 from frappe.utils import get_datetime, now_datetime
 
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT as DOCTYPE
-from crm_appointments.doctypes import REMINDER
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT as DOCTYPE
+from crm_appointments.core.names import REMINDER
 
 # What is attached to a record of any DocType: (DocType, field naming the DocType, field naming the record).
 ATTACHED = (

@@ -1,9 +1,11 @@
 """Self-service booking: a customer books a free slot, and later moves or cancels it through a
 private link (contract.md, "Bookings" and "Managing a booking").
 
-The rules are here and in the CRM Appointment controller; the REST layer (api.py) only translates.
+The rules are here and in the CRM Appointment controller (the field rules, the workflow and the overlap
+rule, which every save obeys); the REST layer (api.py) and the pages (www/book/) only translate. Whether
+public booking is open is decided once, by `is_open`.
 
-- A booking's start must be a slot the slot arithmetic offers at that moment (slots.py): inside a
+- A booking's start must be a slot the slot arithmetic offers at that moment (scheduling/slots.py): inside a
   host's hours, outside their time off, past the minimum notice, within the horizon, on a step of the
   slot interval. Staff may book outside hours; self-service may not.
 - The host is one free at that start: the fewest live appointments that day (the site's day), ties to
@@ -11,47 +13,38 @@ The rules are here and in the CRM Appointment controller; the REST layer (api.py
   bookings queue on one lock instead of deadlocking across hosts. The appointment is inserted through the ORM as the app (the guest
   has no permissions), so the controller's overlap rule, under the host's lock, decides races; a host
   lost to a racing booking is a DoubleBookingError, and the next free host is tried.
-- Each booking gets a manage token: random, shown only in the customer's email, stored as a SHA-256
-  hash. Cancel and reschedule need the appointment live and its start ahead.
+- Each booking gets a manage token (manage_links.py). Cancel and reschedule need the appointment live
+  and its start ahead.
 """
 
 import dataclasses
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
-from crm_appointments import appointment_mail, availability, host_calendars, site_address, slots
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
-from crm_appointments.crm_appointments.doctype.crm_appointment_settings.crm_appointment_settings import (
+from crm_appointments.booking.manage_links import manage_url, new_token, token_hash
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.exceptions import BookingClosedError, DoubleBookingError, SlotNotFreeError, throw
+from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.core.settings import (
 	booking_duration,
 	get_settings,
 )
-from crm_appointments.doctypes import APPOINTMENT
-from crm_appointments.exceptions import BookingClosedError, DoubleBookingError, SlotNotFreeError, throw
+from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
+from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.scheduling import availability, host_calendars, slots
 
-TOKEN_BYTES = 32  # secrets.token_urlsafe: 43 characters of [A-Za-z0-9_-]
-MAX_TOKEN_LENGTH = 100
-MANAGE_PATH = "/book/manage/"
 SAVEPOINT = "crm_booking"
+CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone_number", "customer_details")
 ONE_SECOND = timedelta(seconds=1)
 
 
-def new_token() -> str:
-	return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def token_hash(token: str) -> str:
-	return hashlib.sha256(token.encode()).hexdigest()
-
-
-def manage_url(token: str) -> str:
-	"""The customer's manage link, on the site's configured address (site_address.py)."""
-	return site_address.url(MANAGE_PATH + token)
+def is_open() -> bool:
+	"""Whether public booking is on: the one place that decides it (the routes, rescheduling, the
+	booking page and the manage page ask here)."""
+	return bool(get_settings().enable_public_booking)
 
 
 # -- booking ------------------------------------------------------------------------------------------
@@ -79,9 +72,12 @@ def book(
 		"status": workflow.label_of("scheduled"),
 		"duration": duration,
 	}
+	# The customer's fields are checked once, first, so bad input is a 400 whatever the time asked for;
+	# each insert below takes the checked values and does not check them again.
 	customer = frappe.get_doc(values)
 	customer.normalise_fields()
 	customer.validate_customer_fields()
+	values.update({field: customer.get(field) for field in CUSTOMER_FIELDS})
 	candidates = by_preference(hosts_free_at(start, duration), start)
 	# Every candidate's row, in name order, before any insert: a booking that loses one host keeps its
 	# lock while it tries the next, so bookings racing over several hosts would otherwise wait for each
@@ -91,6 +87,7 @@ def book(
 	def insert(host):
 		doc = frappe.get_doc({**values, "host": host})
 		doc.flags.manage_token_hash = token_hash(token)  # the controller keeps it (keep_manage_token)
+		doc.flags.customer_fields_checked = True
 		return doc.insert(ignore_permissions=True)
 
 	doc = first_host_that_takes(candidates, insert)
@@ -172,16 +169,6 @@ def not_free():
 # -- managing a booking ----------------------------------------------------------------------------
 
 
-def find(token: str, for_update: bool = False):
-	"""The appointment the token manages, or None (whatever the reason)."""
-	if not token or len(token) > MAX_TOKEN_LENGTH:
-		return None
-	name = frappe.db.get_value(APPOINTMENT, {"manage_token_hash": token_hash(token)}, "name")
-	if not name:
-		return None
-	return controller.get_for_update(name) if for_update else frappe.get_doc(APPOINTMENT, name)
-
-
 def is_changeable(doc) -> bool:
 	return doc.is_live() and frappe.utils.get_datetime(doc.scheduled_time) > now_datetime()
 
@@ -211,7 +198,7 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 	"""Move a live, future booking to another free slot (its own length). Its host keeps it when free
 	then; otherwise another free host takes it. A confirmed booking goes back to scheduled."""
 	ensure_changeable(doc)
-	if not get_settings().enable_public_booking:
+	if not is_open():
 		throw(
 			SlotNotFreeError,
 			_("Online booking is closed, so the appointment cannot be moved here. Please contact us."),
@@ -229,7 +216,8 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 		ensure_changeable(doc)  # as it is now, locked
 		doc.flags.ignore_permissions = True
 		doc.host = host
-		doc.reschedule(str(host_calendars.to_site(start)))  # whitelisted: typed str
+		doc.scheduled_time = host_calendars.to_site(start)  # the rules of any save apply
+		doc.save()
 		return doc
 
 	doc = first_host_that_takes(ordered, move)

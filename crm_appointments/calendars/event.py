@@ -15,10 +15,10 @@ The appointment's own timeline keeps its entry.
 import frappe
 from frappe.utils import escape_html, get_datetime
 
-from crm_appointments import ics
-from crm_appointments.crm_appointments import status_workflow as workflow
-from crm_appointments.doctypes import APPOINTMENT, HOST
-from crm_appointments.random_names import random_part
+from crm_appointments.calendars import ics
+from crm_appointments.core import status_workflow as workflow
+from crm_appointments.core.names import APPOINTMENT, HOST
+from crm_appointments.core.random_ids import random_part
 
 EVENT_STATUS = {"cancelled": "Cancelled", "no_show": "Cancelled", "completed": "Closed"}
 # The app's Events are named like its appointments: random, never handed out twice. Frappe's EV.#####
@@ -127,7 +127,7 @@ def keep_off_party_timeline(event, method=None):
 def drop_timeline_entry(event: str, doctype: str, name: str):
 	"""Remove the Event's timeline entry on the page of `doctype` `name` (a Communication linked to it
 	alone, as Frappe writes them; one linked elsewhere too only loses that link)."""
-	from crm_appointments.belongings import take_away
+	from crm_appointments.records.deletion import take_away
 
 	for communication in frappe.get_all(
 		"Communication",
@@ -152,7 +152,7 @@ def drop_timeline_entry(event: str, doctype: str, name: str):
 def remove(appointment):
 	"""The appointment is being deleted: its Event goes too, with the Event's own timeline entries,
 	into Deleted Document (see belongings.py; restoring the appointment brings it back)."""
-	from crm_appointments import belongings
+	from crm_appointments.records import deletion as belongings
 
 	if appointment.calendar_event and frappe.db.exists("Event", appointment.calendar_event):
 		belongings.take_away("Event", appointment.calendar_event)
