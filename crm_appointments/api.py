@@ -11,10 +11,10 @@ import frappe
 from werkzeug.http import http_date, is_resource_modified
 from werkzeug.wrappers import Response
 
-from crm_appointments.booking import manage_links
+from crm_appointments.booking import manage_links, types
 from crm_appointments.booking import rules as booking
 from crm_appointments.calendars import feed as calendar_feed
-from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.core.names import APPOINTMENT, APPOINTMENT_TYPE
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.rest import idempotency, listing, openapi, rate_limits, schema
 from crm_appointments.rest.errors import ApiError
@@ -43,6 +43,7 @@ def routes() -> list[Route]:
 			DELETE=delete_appointment,
 		),
 		Route("/api/crm/slots", public=True, GET=list_slots),
+		Route("/api/crm/appointment_types", public=True, GET=list_appointment_types),
 		# Public: the secret in the path is the credential (calendar apps send no other).
 		Route("/api/crm/calendar/<secret>.ics", public=True, GET=get_calendar_feed),
 		# Self-service booking: the public may book while public booking is on; a manage token is
@@ -94,6 +95,25 @@ def list_slots():
 			"time_zone": params.time_zone,
 		}
 	)
+
+
+def list_appointment_types():
+	"""The types a caller is offered (booking/types.py): a guest, while public booking is on, the
+	enabled public ones (hosts only where the customer picks); staff who may read types every enabled
+	one, with its hosts; a signed-in user who may not read types 403, a guest while booking is off 404."""
+	no_query_parameters()
+	for_guest = frappe.session.user == "Guest"
+	if for_guest and not booking.is_open():
+		raise ApiError(404, "No such route.")
+	if not for_guest and not frappe.has_permission(APPOINTMENT_TYPE, "read"):
+		raise ApiError(403)
+	rate_limits.limit_guest("slots")
+	data = []
+	for appointment_type in types.offered(for_guest):
+		shown = not for_guest or appointment_type.host_choice == "Customer picks"
+		hosts = types.public_hosts(types.hosts_of(appointment_type)) if shown else []
+		data.append(schema.type_from_doc(appointment_type, hosts))
+	return json_response({"data": data})
 
 
 def get_calendar_feed(secret: str):

@@ -72,6 +72,12 @@ def remove_made_since(started):
 		frappe.db.delete("CRM Appointment Host Time Off", {"parent": host})
 		frappe.db.delete("CRM Appointment Host", {"name": host})
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment Host", "docname": host})
+	# Appointment types made since, with their hosts and questions.
+	for name in frappe.get_all("CRM Appointment Type", filters=since, pluck="name"):
+		for child in ("CRM Appointment Type Host", "CRM Appointment Type Question"):
+			frappe.db.delete(child, {"parent": name, "parenttype": "CRM Appointment Type"})
+		frappe.db.delete("CRM Appointment Type", {"name": name})
+		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment Type", "docname": name})
 	# Raw deletes go around the document API, so the REST list's cached totals are told here, and the
 	# kept counts recounted (which commits; so would the caller).
 	frappe.db.after_commit.add(listing.replace_generation)

@@ -268,6 +268,7 @@ def test_the_openapi_document_is_served_without_credentials(api):
 		"/api/crm/appointment",
 		"/api/crm/appointment/{id}",
 		"/api/crm/slots",
+		"/api/crm/appointment_types",
 		"/api/crm/calendar/{secret}.ics",
 		"/api/crm/bookings",
 		"/api/crm/bookings/{token}",

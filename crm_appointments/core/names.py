@@ -13,3 +13,10 @@ HOST_TIME_OFF = "CRM Appointment Host Time Off"
 # The roles the app installs; a host needs one of them to take appointments.
 ROLES = ("CRM Appointment Manager", "CRM Appointment User")
 MODULE = "CRM Appointments"
+
+# Appointment types (contract.md, "Appointment types") and their child tables.
+APPOINTMENT_TYPE = "CRM Appointment Type"
+APPOINTMENT_TYPE_HOST = "CRM Appointment Type Host"
+APPOINTMENT_TYPE_QUESTION = "CRM Appointment Type Question"
+# The type a site gets from its booking settings: what /book and clients that name no type book.
+DEFAULT_TYPE = "appointment"

@@ -323,6 +323,28 @@ def document() -> dict:
 					),
 				}
 			},
+			"/api/crm/appointment_types": {
+				"get": {
+					"operationId": "listAppointmentTypes",
+					"summary": "The kinds of appointment that can be booked",
+					"description": "Guests, while public booking is enabled (otherwise 404): the enabled "
+					"public types, with hosts (public handle, name, photo) only where the customer picks. "
+					"Staff who may read types: every enabled type, with its hosts. Oldest first: the first "
+					"public one is what a booking that names no type books.",
+					"x-guest-allowed": True,
+					"security": GUEST_OK,
+					"responses": _rate_limited(
+						_responses(
+							{
+								"description": "The types, oldest first",
+								"content": {JSON: {"schema": _ref("AppointmentTypeList")}},
+							},
+							403,
+							404,
+						)
+					),
+				}
+			},
 			"/api/crm/calendar/{secret}.ics": _calendar_feed(),
 			**booking_paths(),
 			"/api/crm/openapi.json": {
@@ -391,6 +413,61 @@ def document() -> dict:
 					"additionalProperties": False,
 				},
 				**booking_schemas(),
+				"AppointmentTypeList": {
+					"type": "object",
+					"properties": {"data": {"type": "array", "items": _ref("AppointmentType")}},
+					"required": ["data"],
+					"additionalProperties": False,
+				},
+				"AppointmentType": {
+					"type": "object",
+					"properties": {
+						"id": {"type": "string", "description": "The slug: /book/<id>."},
+						"title": {"type": "string"},
+						"description": {"type": ["string", "null"]},
+						"duration": {"type": "integer", "description": "Minutes."},
+						"location_kind": {"enum": ["In person", "Phone", "Video", None]},
+						"host_choice": {"enum": ["Any free host", "Customer picks"]},
+						"questions": {
+							"type": "array",
+							"items": {
+								"type": "object",
+								"properties": {
+									"label": {"type": "string"},
+									"kind": {"enum": ["Data", "Long Text", "Select", "Check"]},
+									"options": {"type": "array", "items": {"type": "string"}},
+									"required": {"type": "boolean"},
+								},
+								"required": ["label", "kind", "options", "required"],
+								"additionalProperties": False,
+							},
+						},
+						"hosts": {
+							"type": "array",
+							"items": {
+								"type": "object",
+								"properties": {
+									"id": {"type": "string", "description": "The host's public handle."},
+									"name": {"type": "string"},
+									"photo": {"type": ["string", "null"]},
+								},
+								"required": ["id", "name", "photo"],
+								"additionalProperties": False,
+							},
+						},
+					},
+					"required": [
+						"id",
+						"title",
+						"description",
+						"duration",
+						"location_kind",
+						"host_choice",
+						"questions",
+						"hosts",
+					],
+					"additionalProperties": False,
+				},
 				"Deleted": {
 					"type": "object",
 					"properties": {"id": {"type": "string"}, "deleted": {"const": True}},

@@ -503,3 +503,31 @@ def booking_from_doc(doc, host_name: str | None, with_customer: bool = False) ->
 	if with_customer:
 		obj["customer_name"] = doc.customer_name
 	return obj
+
+
+# -- appointment types ----------------------------------------------------------------------------
+
+
+def type_from_doc(appointment_type, hosts: list[dict] | None) -> dict:
+	"""An appointment type as the API shows it (GET /api/crm/appointment_types): its effective
+	duration, how it takes place, its questions, and (`hosts`, where shown) its hosts' public facts."""
+	from crm_appointments.crm_appointments.doctype.crm_appointment_type.crm_appointment_type import choices
+
+	return {
+		"id": appointment_type.name,
+		"title": appointment_type.title,
+		"description": appointment_type.description or None,
+		"duration": appointment_type.effective().duration,
+		"location_kind": appointment_type.location_kind or None,
+		"host_choice": appointment_type.host_choice,
+		"questions": [
+			{
+				"label": q.label,
+				"kind": q.kind,
+				"options": choices(q) if q.kind == "Select" else [],
+				"required": bool(q.required),
+			}
+			for q in appointment_type.questions
+		],
+		"hosts": hosts if hosts is not None else [],
+	}

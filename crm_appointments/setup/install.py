@@ -10,6 +10,7 @@ def after_install():
 	make_roles()
 	make_default_settings()  # installs the templates it names
 	make_booking_defaults()
+	make_default_type()
 	desk_views.install()
 
 
@@ -87,3 +88,43 @@ def before_uninstall():
 		frappe.db.delete("Custom DocPerm", {"role": role})
 		if frappe.db.exists("Role", role):
 			frappe.delete_doc("Role", role, ignore_permissions=True, force=True)
+
+
+def make_default_type():
+	"""The `appointment` type, made from the booking settings, on a site that has no type: /book and
+	API clients that name no type book it, as they booked before types existed."""
+	from crm_appointments.core.names import APPOINTMENT_TYPE, DEFAULT_TYPE
+	from crm_appointments.core.settings import get_settings
+
+	if frappe.db.count(APPOINTMENT_TYPE):
+		return
+	settings = get_settings()
+	frappe.get_doc(
+		{
+			"doctype": APPOINTMENT_TYPE,
+			"title": "Appointment",
+			"slug": DEFAULT_TYPE,
+			"enabled": 1,
+			"public": 1,
+			"duration": settings.booking_duration or None,
+			"slot_interval": settings.slot_interval or None,
+			"buffer_before": 0,
+			"buffer_after": settings.buffer_minutes or 0,
+			"minimum_notice": settings.minimum_notice,
+			"booking_horizon": settings.booking_horizon or None,
+			"max_per_day": 0,
+			"host_choice": "Any free host",
+		}
+	).insert(ignore_permissions=True)
+
+
+def make_host_slugs():
+	"""Each host without a public handle gets one made from their name."""
+	from crm_appointments.core import slugs
+	from crm_appointments.core.names import HOST
+
+	for host in frappe.get_all(
+		HOST, filters={"slug": ["is", "not set"]}, fields=["name", "full_name"], order_by="creation"
+	):
+		slug = slugs.unique_slug(HOST, "slug", slugs.slugify(host.full_name or "", "host"), exclude=host.name)
+		frappe.db.set_value(HOST, host.name, "slug", slug, update_modified=False)

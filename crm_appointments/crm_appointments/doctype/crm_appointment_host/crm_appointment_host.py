@@ -18,6 +18,7 @@ from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
 from crm_appointments.calendars import feed as calendar_feed
+from crm_appointments.core import slugs
 from crm_appointments.core.names import APPOINTMENT, HOST, ROLES
 from crm_appointments.scheduling import host_calendars
 from crm_appointments.scheduling.availability import WEEKDAYS
@@ -55,7 +56,29 @@ class CRMAppointmentHost(Document):
 		self.validate_hours()
 		self.validate_time_off()
 		self.keep_calendar_feed()
+		self.set_slug()
 		self.weekly_summary = weekly_summary(self.working_hours)
+
+	def set_slug(self):
+		"""The public handle guests know the host by (never their email or user id): as given, or
+		made from their full name, unique among hosts."""
+		self.slug = (self.slug or "").strip().lower() or None
+		if self.slug is None:
+			name = self.full_name or frappe.db.get_value("User", self.user, "full_name") or ""
+			self.slug = slugs.unique_slug(HOST, "slug", slugs.slugify(name, "host"), exclude=self.name)
+			return
+		if not slugs.is_slug(self.slug):
+			frappe.throw(
+				_(
+					"The public handle may hold only lowercase letters, digits and single hyphens (like ana-lopez)."
+				),
+				title=_("Invalid handle"),
+			)
+		if frappe.db.exists(HOST, {"slug": self.slug, "name": ["!=", self.name or ""]}):
+			frappe.throw(
+				_("Another host already has the public handle {0}.").format(frappe.bold(self.slug)),
+				title=_("Handle taken"),
+			)
 
 	def validate_user(self):
 		user = frappe.db.get_value("User", self.user, ["enabled", "user_type"], as_dict=True)
