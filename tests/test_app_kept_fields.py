@@ -11,25 +11,14 @@ import requests
 
 from crm_appointments.booking import manage_links
 from tests import factories
-from tests.test_api_bookings import berlin, book, guest, mail_to, parts, token_in
+from tests.test_api_bookings import base, booked, guest, open_booking  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 PLANTED = "planted-token-" + "x" * 40
 
 
-@pytest.fixture
-def booked(committed, live_server):
-	factories.host("user", hours=[(d, "09:00", "12:00") for d in range(7)], time_zone="Europe/Berlin")
-	frappe.db.commit()
-	with factories.booking_settings(enable_public_booking=1, booking_duration=60, slot_interval=0):
-		response = book(f"{live_server}/api/crm", start=berlin(3, 9))
-		assert response.status_code == 200, response.text
-		name = response.json()["id"]
-		yield name, token_in(parts(mail_to(name, "Booked")[0])[0])
-
-
-def test_a_crm_user_cannot_plant_a_manage_token_or_set_the_sequence_through_api_resource(booked, live_server):
+def test_a_crm_user_cannot_plant_a_manage_token_or_set_the_sequence_through_api_resource(booked, live_server):  # noqa: F811
 	name, token = booked
 	before = frappe.db.get_value(
 		"CRM Appointment", name, ["manage_token_hash", "calendar_sequence"], as_dict=True

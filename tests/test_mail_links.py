@@ -12,19 +12,10 @@ from frappe.installer import update_site_config
 
 from crm_appointments.core import site_address
 from harness.site_data import OUTBOX
-from tests import factories
 from tests.factories import USERS
-from tests.test_api_bookings import berlin, book, day, error, guest, mail_to, parts
+from tests.test_api_bookings import berlin, book, day, error, guest, mail_to, open_booking, parts  # noqa: F401
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def open_booking(committed):
-	factories.host("user", hours=[(d, "09:00", "12:00") for d in range(7)], time_zone="Europe/Berlin")
-	frappe.db.commit()
-	with factories.booking_settings(enable_public_booking=1, booking_duration=60, slot_interval=0):
-		yield
 
 
 @contextmanager
@@ -43,7 +34,9 @@ def without_host_name():
 
 @pytest.mark.parametrize("configured", [True, False], ids=["host_name set", "host_name unset"])
 def test_a_booking_sent_with_a_forged_host_mails_the_link_on_the_sites_own_address(
-	open_booking, live_server, configured
+	open_booking,  # noqa: F811
+	live_server,
+	configured,
 ):
 	session = guest()
 	session.headers.update({"Host": "evil.example", "X-Forwarded-Proto": "https"})
@@ -58,7 +51,7 @@ def test_a_booking_sent_with_a_forged_host_mails_the_link_on_the_sites_own_addre
 	assert f'href="{expected}' in html
 
 
-def test_a_move_sent_with_a_forged_host_mails_the_link_on_the_sites_own_address(open_booking, live_server):
+def test_a_move_sent_with_a_forged_host_mails_the_link_on_the_sites_own_address(open_booking, live_server):  # noqa: F811
 	from tests.test_api_bookings import token_in
 
 	base = f"{live_server}/api/crm"
@@ -88,7 +81,7 @@ def test_public_booking_cannot_be_turned_on_without_the_sites_address(committed)
 			conf.pop("hostname")
 
 
-def test_the_invitations_organizer_is_the_sending_address_with_the_hosts_name(open_booking, live_server):
+def test_the_invitations_organizer_is_the_sending_address_with_the_hosts_name(open_booking, live_server):  # noqa: F811
 	response = book(f"{live_server}/api/crm", start=berlin(3, 10))
 
 	_html, invitation = parts(mail_to(response.json()["id"], "Booked")[0])
@@ -100,7 +93,7 @@ def test_the_invitations_organizer_is_the_sending_address_with_the_hosts_name(op
 
 
 @pytest.mark.parametrize("host", [USERS["user"], USERS["manager"], "nobody@example.org"])
-def test_a_guest_cannot_name_a_host_by_user_id_and_learns_nothing_by_trying(open_booking, live_server, host):
+def test_a_guest_cannot_name_a_host_by_user_id_and_learns_nothing_by_trying(open_booking, live_server, host):  # noqa: F811
 	response = guest().get(
 		f"{live_server}/api/crm/slots", params={"start": day(3), "end": day(3), "host": host}, timeout=30
 	)
@@ -112,7 +105,7 @@ def test_a_guest_cannot_name_a_host_by_user_id_and_learns_nothing_by_trying(open
 	}
 
 
-def test_staff_still_narrow_the_slots_to_one_host(open_booking, live_server, keys):
+def test_staff_still_narrow_the_slots_to_one_host(open_booking, live_server, keys):  # noqa: F811
 	response = requests.get(
 		f"{live_server}/api/crm/slots",
 		params={"start": day(3), "end": day(3), "host": USERS["user"], "time_zone": "Europe/Berlin"},

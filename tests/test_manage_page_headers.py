@@ -12,26 +12,16 @@ import requests
 
 from harness.site_data import make_desk_user
 from tests import factories
-from tests.test_api_bookings import berlin, book, day, mail_to, parts, token_in
+from tests.test_api_bookings import base, booked, day, open_booking  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
 GONE = "crm-test-gone@example.com"
 
 
-@pytest.fixture
-def booked(committed, live_server):
-	factories.host("user", hours=[(d, "09:00", "12:00") for d in range(7)], time_zone="Europe/Berlin")
-	frappe.db.commit()
-	with factories.booking_settings(enable_public_booking=1, booking_duration=60, slot_interval=0):
-		response = book(f"{live_server}/api/crm", start=berlin(3, 9))
-		assert response.status_code == 200, response.text
-		yield token_in(parts(mail_to(response.json()["id"], "Booked")[0])[0])
-
-
 @pytest.mark.parametrize("known", [True, False], ids=["its token", "a wrong token"])
-def test_the_manage_page_is_sent_with_no_referrer_and_no_cache(booked, live_server, known):
-	token = booked if known else "x" * 43
+def test_the_manage_page_is_sent_with_no_referrer_and_no_cache(booked, live_server, known):  # noqa: F811
+	token = booked[1] if known else "x" * 43
 	response = requests.get(f"{live_server}/book/manage/{token}", timeout=30)
 
 	assert response.status_code == (200 if known else 404)
