@@ -28,7 +28,7 @@ from crm_appointments.rest.http import (
 	with_etag,
 )
 from crm_appointments.rest.lifecycle import Route
-from crm_appointments.scheduling import slots
+from crm_appointments.scheduling import host_calendars, slots
 from crm_appointments.scheduling.timezones import as_utc, iso_utc
 
 
@@ -294,4 +294,4 @@ def managed(token: str, for_update: bool = False):
 
 
 def booking_response(doc, with_customer: bool = True):
-	return json_response(schema.booking_from_doc(doc, controller.host_name(doc.host), with_customer))
+	return json_response(schema.booking_from_doc(doc, host_calendars.host_name(doc.host), with_customer))

@@ -1,39 +1,21 @@
 """Which appointment types a caller is offered, and which of a type's hosts (contract.md,
 "Appointment types"): guests, while public booking is open, the enabled public types and, where the
 customer picks, the hosts' public handles, names and photos (never an email or a user id); staff every
-enabled type they may read. The oldest enabled public type is the default a booking takes.
+enabled type they may read.
 """
 
 import frappe
 
-from crm_appointments.core.names import APPOINTMENT_TYPE, APPOINTMENT_TYPE_HOST, HOST
+from crm_appointments.core.names import APPOINTMENT_TYPE, HOST
 from crm_appointments.scheduling import host_calendars
 
 
 def offered(for_guest: bool) -> list:
 	"""The enabled types the caller may see, oldest first (their documents)."""
 	filters = {"enabled": 1, **({"public": 1} if for_guest else {})}
-	if for_guest:
-		names = frappe.get_all(
-			APPOINTMENT_TYPE, filters=filters, pluck="name", order_by="creation asc, name asc"
-		)
-	else:
-		names = frappe.get_list(
-			APPOINTMENT_TYPE, filters=filters, pluck="name", order_by="creation asc, name asc"
-		)
+	read = frappe.get_all if for_guest else frappe.get_list  # staff: what their permissions allow
+	names = read(APPOINTMENT_TYPE, filters=filters, pluck="name", order_by="creation asc, name asc")
 	return [frappe.get_cached_doc(APPOINTMENT_TYPE, name) for name in names]
-
-
-def default_type() -> str | None:
-	"""The oldest enabled public type: what a booking that names no type books."""
-	found = frappe.get_all(
-		APPOINTMENT_TYPE,
-		filters={"enabled": 1, "public": 1},
-		pluck="name",
-		order_by="creation asc, name asc",
-		limit=1,
-	)
-	return found[0] if found else None
 
 
 def hosts_of(appointment_type) -> list[str]:
@@ -55,6 +37,3 @@ def public_hosts(hosts: list[str]) -> list[dict]:
 		for h in hosts
 		if h in by_name and by_name[h].slug
 	]
-
-
-__all__ = ["APPOINTMENT_TYPE_HOST", "default_type", "hosts_of", "offered", "public_hosts"]

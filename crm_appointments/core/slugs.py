@@ -26,5 +26,15 @@ def unique_slug(doctype: str, fieldname: str, base: str, exclude: str | None = N
 	return candidate
 
 
+def settle(given: str | None, doctype: str, made_from: str, fallback: str, exclude: str | None = None):
+	"""A document's `slug` as it is stored: the one given, trimmed and lowercased, or (none given) one
+	made from `made_from`, unique in `doctype`. None when the given one is not a slug: the caller says
+	so, in its own words."""
+	given = (given or "").strip().lower()
+	if not given:
+		return unique_slug(doctype, "slug", slugify(made_from, fallback), exclude=exclude)
+	return given if is_slug(given) else None
+
+
 def is_slug(value: str) -> bool:
 	return bool(value) and len(value) <= MAX_LENGTH and bool(SLUG_PATTERN.match(value))

@@ -15,7 +15,7 @@ from frappe.utils import cint, escape_html, get_datetime
 from crm_appointments.core import status_workflow as workflow
 from crm_appointments.core.names import APPOINTMENT as DOCTYPE
 from crm_appointments.core.names import HOST
-from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import MAX_DURATION
+from crm_appointments.core.settings import MAX_DURATION
 
 # The calendar's names for the appointment's fields (see crm_appointment_calendar.js).
 START, END = "scheduled_time", "end_time"

@@ -31,6 +31,7 @@ from frappe.utils import escape_html, get_safe_filters
 
 from crm_appointments.core.names import APPOINTMENT as DOCTYPE
 from crm_appointments.core.names import HOST, MODULE
+from crm_appointments.scheduling import host_calendars
 
 SEARCH_FIELDS = ("name", "customer_name", "customer_email")
 
@@ -65,7 +66,7 @@ def getdoc(doctype: str, name: str, user: str | None = None):
 	load.getdoc(doctype, name, user)
 	titles = frappe.local.response.get("_link_titles") or {}
 	for key in list(titles):
-		linked_doctype, _, linked = key.partition("::")
+		linked_doctype, _separator, linked = key.partition("::")
 		if is_ours(linked_doctype) and not may_read(linked_doctype, linked):
 			titles[key] = linked
 
@@ -132,8 +133,6 @@ def search_active_hosts(
 ):
 	"""The host pickers' search (a new appointment's Host, Find a time): the hosts who can take
 	appointments (host_calendars.ACTIVE_HOST) that the user may read, matched on the id or name."""
-	from crm_appointments.scheduling import host_calendars
-
 	txt = f"%{txt or ''}%"
 	rows = frappe.get_list(
 		HOST,

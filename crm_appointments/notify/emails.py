@@ -181,7 +181,7 @@ def queue(
 		}
 	).insert(ignore_permissions=True)
 	organizer = account.email_id or f"appointments@{ics.uid_domain()}"
-	organizer_name = host_name(appointment.host) if appointment.get("host") else None
+	organizer_name = host_name(appointment.get("host"))
 	email = frappe.sendmail(
 		recipients=to,
 		subject=subject,

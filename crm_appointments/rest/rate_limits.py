@@ -20,7 +20,6 @@ written). Frappe's own `request_ip` is the first X-Forwarded-For value, which an
 is not used here.
 """
 
-import hashlib
 import ipaddress
 
 import frappe
@@ -28,6 +27,7 @@ from frappe.rate_limiter import rate_limit
 
 from crm_appointments.core import frappe_adapter
 from crm_appointments.core.names import APPOINTMENT
+from crm_appointments.core.random_ids import hash_secret
 from crm_appointments.rest.errors import ApiError
 
 LIMITS = {
@@ -61,14 +61,14 @@ def limit_guest(scope: str):
 def limit_email(address: str, booking: bool = False):
 	"""Count an email the public routes are about to send to `address` (and, for a booking, the booking
 	for it); a 429 once either is spent."""
-	subject = hashlib.sha256((address or "").strip().lower().encode()).hexdigest()
+	subject = hash_secret((address or "").strip().lower())
 	if booking:
 		count("bookings_per_email", subject)
 	count("emails_per_address", subject)
 
 
 def limit_moves(token: str):
-	count("moves_per_token", hashlib.sha256(token.encode()).hexdigest())
+	count("moves_per_token", hash_secret(token))
 
 
 def count(scope: str, subject: str):

@@ -77,9 +77,12 @@ def host_name(host: str | None) -> str | None:
 
 
 def why_not_active(host: str) -> str | None:
-	"""Why this host cannot take appointments (None when they can), in words for the desk."""
+	"""Why this host cannot take appointments, in words for the desk; None when they can. Whether they
+	can is ACTIVE_HOST's to decide; this only explains a refusal."""
 	from frappe import _
 
+	if is_active_host(host):
+		return None
 	record = frappe.db.get_value(HOST, host, ["enabled", "user"], as_dict=True)
 	if not record:
 		return _("There is no such host.")
@@ -90,9 +93,7 @@ def why_not_active(host: str) -> str | None:
 		return _("Their user is disabled.")
 	if user.user_type != "System User":
 		return _("Their user is no longer a desk user.")
-	if not set(frappe.get_roles(record.user)) & set(ROLES):
-		return _("Their user has no CRM Appointment role.")
-	return None
+	return _("Their user has no CRM Appointment role.")
 
 
 def to_site(moment: datetime) -> datetime:

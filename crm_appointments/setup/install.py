@@ -126,5 +126,5 @@ def make_host_slugs():
 	for host in frappe.get_all(
 		HOST, filters={"slug": ["is", "not set"]}, fields=["name", "full_name"], order_by="creation"
 	):
-		slug = slugs.unique_slug(HOST, "slug", slugs.slugify(host.full_name or "", "host"), exclude=host.name)
+		slug = slugs.settle(None, HOST, host.full_name or "", "host", exclude=host.name)
 		frappe.db.set_value(HOST, host.name, "slug", slug, update_modified=False)

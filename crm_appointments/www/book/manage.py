@@ -6,7 +6,7 @@ from frappe import _
 
 from crm_appointments.booking import manage_links
 from crm_appointments.booking import rules as booking
-from crm_appointments.crm_appointments.doctype.crm_appointment.crm_appointment import host_name
+from crm_appointments.scheduling.host_calendars import host_name
 from crm_appointments.scheduling.timezones import iso_utc
 from crm_appointments.www.book.page_context import base_context
 

@@ -446,8 +446,11 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 
 	def warn_outside_hours(self):
 		"""Staff may book a host outside their weekly hours; the desk says so. It says so too when the
-		host (kept from before) can no longer take appointments."""
-		if why := host_calendars.why_not_active(self.host):
+		host, kept from before, can no longer take appointments (a newly given host was refused in
+		validate_host if so)."""
+		before = None if self.is_new() else self.get_doc_before_save()
+		host_kept = before is not None and before.host == self.host
+		if host_kept and (why := host_calendars.why_not_active(self.host)):
 			frappe.msgprint(
 				_("{0} can no longer take appointments: {1} Give this appointment another host.").format(
 					escape(host_name(self.host)), why

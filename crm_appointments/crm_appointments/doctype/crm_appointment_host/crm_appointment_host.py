@@ -62,23 +62,24 @@ class CRMAppointmentHost(Document):
 	def set_slug(self):
 		"""The public handle guests know the host by (never their email or user id): as given, or
 		made from their full name, unique among hosts."""
-		self.slug = (self.slug or "").strip().lower() or None
-		if self.slug is None:
-			name = self.full_name or frappe.db.get_value("User", self.user, "full_name") or ""
-			self.slug = slugs.unique_slug(HOST, "slug", slugs.slugify(name, "host"), exclude=self.name)
-			return
-		if not slugs.is_slug(self.slug):
+		made_from = "" if (self.slug or "").strip() else self.host_full_name()
+		slug = slugs.settle(self.slug, HOST, made_from, "host", exclude=self.name)
+		if slug is None:
 			frappe.throw(
 				_(
 					"The public handle may hold only lowercase letters, digits and single hyphens (like ana-lopez)."
 				),
 				title=_("Invalid handle"),
 			)
+		self.slug = slug
 		if frappe.db.exists(HOST, {"slug": self.slug, "name": ["!=", self.name or ""]}):
 			frappe.throw(
 				_("Another host already has the public handle {0}.").format(frappe.bold(self.slug)),
 				title=_("Handle taken"),
 			)
+
+	def host_full_name(self) -> str:
+		return self.full_name or frappe.db.get_value("User", self.user, "full_name") or ""
 
 	def validate_user(self):
 		user = frappe.db.get_value("User", self.user, ["enabled", "user_type"], as_dict=True)

@@ -49,16 +49,13 @@ class CRMAppointmentType(Document):
 		self.validate_questions()
 
 	def set_slug(self):
-		self.slug = (self.slug or "").strip().lower() or None
-		if self.slug is None:
-			self.slug = slugs.unique_slug(
-				APPOINTMENT_TYPE, "slug", slugs.slugify(self.title, "type"), exclude=self.name
-			)
-		elif not slugs.is_slug(self.slug):
+		slug = slugs.settle(self.slug, APPOINTMENT_TYPE, self.title, "type", exclude=self.name)
+		if slug is None:
 			frappe.throw(
 				_("The slug may hold only lowercase letters, digits and single hyphens (like intro-call)."),
 				title=_("Invalid slug"),
 			)
+		self.slug = slug
 
 	def validate_timing(self):
 		for fieldname in ("duration", "slot_interval"):
