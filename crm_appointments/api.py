@@ -253,6 +253,9 @@ def create_booking():
 	body = read_body()
 	values = schema.parse_body(body, schema.BOOKING_FIELDS)
 	rate_limits.limit_email(values.get("customer_email") or "", booking=True)
+	# The booking starts its own transaction: it may roll back and try another host (rules.take_a_host),
+	# which must not take the authentication's bookkeeping with it (see `load`).
+	frappe.db.commit()
 	return idempotently(body, lambda: booking_response(booking.book(**values)[0], with_customer=False))
 
 

@@ -9,10 +9,14 @@ public booking is open is decided once, by `is_open`.
   host's hours, outside their time off, past the minimum notice, within the horizon, on a step of the
   slot interval. Staff may book outside hours; self-service may not.
 - The host is one free at that start: the fewest live appointments that day (the site's day), ties to
-  the one booked least recently. All the free hosts' rows are locked first (in name order), so racing
-  bookings queue on one lock instead of deadlocking across hosts. The appointment is inserted through the ORM as the app (the guest
-  has no permissions), so the controller's overlap rule, under the host's lock, decides races; a host
-  lost to a racing booking is a DoubleBookingError, and the next free host is tried.
+  the one booked least recently. A booking takes the row of just the host it books (`take_a_host`): the
+  first free host in that order whose row no other transaction holds, so bookings that could go to
+  different hosts never wait for each other; only when every free host's row is held does it wait, for
+  the first. The appointment is inserted through the ORM as the app (the guest has no permissions), so
+  the controller's overlap rule, under the host's lock, decides races. A host lost to a booking that
+  committed meanwhile is a DoubleBookingError: the whole transaction is rolled back (a row lock is
+  only let go at its end, and the booking must not keep a host it does not take), and the next free
+  host is tried. A booking therefore starts its own transaction (the routes commit before it).
 - Each booking gets a manage token (manage_links.py). Cancel and reschedule need the appointment live
   and its start ahead.
 """
@@ -36,9 +40,9 @@ from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appoin
 from crm_appointments.notify import emails as appointment_mail
 from crm_appointments.scheduling import availability, host_calendars, slots
 
-SAVEPOINT = "crm_booking"
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone_number", "customer_details")
 ONE_SECOND = timedelta(seconds=1)
+MAX_DEADLOCK_RETRIES = 3
 
 
 def is_open() -> bool:
@@ -78,11 +82,6 @@ def book(
 	customer.normalise_fields()
 	customer.validate_customer_fields()
 	values.update({field: customer.get(field) for field in CUSTOMER_FIELDS})
-	candidates = by_preference(hosts_free_at(start, duration), start)
-	# Every candidate's row, in name order, before any insert: a booking that loses one host keeps its
-	# lock while it tries the next, so bookings racing over several hosts would otherwise wait for each
-	# other's hosts in a circle.
-	host_calendars.lock_hosts(candidates)
 
 	def insert(host):
 		doc = frappe.get_doc({**values, "host": host})
@@ -90,23 +89,47 @@ def book(
 		doc.flags.customer_fields_checked = True
 		return doc.insert(ignore_permissions=True)
 
-	doc = first_host_that_takes(candidates, insert)
+	doc = take_a_host(lambda: by_preference(hosts_free_at(start, duration), start), insert)
 	appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
 	return doc, token
 
 
-def first_host_that_takes(hosts: list[str], write):
-	"""`write(host)` for each host in turn, each in a savepoint, until one is not refused because
-	another booking took the host meanwhile (the controller sees it under the host's lock); its
-	result. None taking it is a SlotNotFreeError."""
-	for host in hosts:
-		frappe.db.savepoint(SAVEPOINT)
+def take_a_host(free_hosts, write, skip_held: bool = True):
+	"""`write(host)` for the first of `free_hosts()` (free now, in preference order) that takes it,
+	holding the row of that host only; its result. None taking it is a SlotNotFreeError.
+
+	With `skip_held`, a host whose row another transaction holds is passed over for the next; only
+	when every free host's row is held does it wait, for the first (holding no host row meanwhile, so
+	never in a circle). Without it, `write` takes its rows itself. A host refused because a write
+	committed meanwhile took its time (DoubleBookingError, raised under the host's lock) ends the
+	transaction with a rollback, the only way to let go of a row lock, and the hosts free then are
+	tried, without that one."""
+	refused, deadlocks = set(), 0
+	while True:
+		hosts = [h for h in free_hosts() if h not in refused]
+		if not hosts:
+			not_free()
+		host = hosts[0]
+		if skip_held:
+			host = next((h for h in hosts if host_calendars.lock_host_if_free(h)), None)
+			if host is None:
+				host = hosts[0]
+				host_calendars.lock_hosts([host])  # every one is held: wait for the first
 		try:
 			return write(host)
 		except DoubleBookingError:
-			frappe.db.rollback(save_point=SAVEPOINT)
+			frappe.db.rollback()
 			frappe.clear_messages()
-	not_free()
+			refused.add(host)
+		except Exception as error:
+			# Writes of different hosts run side by side, and Frappe's own rows they both touch (an
+			# Event's participants, a timeline) can still meet in a deadlock, which InnoDB ends by
+			# rolling one back: that one starts again, as MariaDB's manual advises.
+			if not frappe.db.is_deadlocked(error) or deadlocks >= MAX_DEADLOCK_RETRIES:
+				raise
+			frappe.db.rollback()
+			frappe.clear_messages()
+			deadlocks += 1
 
 
 def hosts_free_at(start: datetime, duration: int, ignore=None) -> list[str]:
@@ -205,14 +228,18 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 			fieldname="start",
 			title=_("Booking closed"),
 		)
-	free = hosts_free_at(start, doc.duration, ignore=doc)
-	ordered = [doc.host] if doc.host in free else []
-	ordered += by_preference([h for h in free if h != doc.host], start)
 	name = doc.name
 
+	def free_hosts():
+		# Read again after a rollback: the appointment as committed now, and the hosts free then.
+		current = frappe.get_doc(APPOINTMENT, name)
+		free = hosts_free_at(start, current.duration, ignore=current)
+		own = [current.host] if current.host in free else []
+		return own + by_preference([h for h in free if h != current.host], start)
+
 	def move(host):
-		# Every host it may take, with the one it has, before the appointment (see `book`).
-		doc = controller.get_for_update(name, ordered)
+		# Its own host and the one it moves to, in name order, before the appointment (see `book`).
+		doc = controller.get_for_update(name, [host])
 		ensure_changeable(doc)  # as it is now, locked
 		doc.flags.ignore_permissions = True
 		doc.host = host
@@ -220,6 +247,6 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 		doc.save()
 		return doc
 
-	doc = first_host_that_takes(ordered, move)
+	doc = take_a_host(free_hosts, move, skip_held=False)
 	appointment_mail.send_booking_update(doc, manage_url(token), time_zone)
 	return doc

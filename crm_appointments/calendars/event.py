@@ -91,9 +91,13 @@ def upsert_event(appointment):
 	if not changed:
 		return
 	event.update(wanted)
-	event.set("event_participants", added)
-	for doctype, name in participants:
-		event.add_participant(doctype, name)
+	# The rows are written anew only when they change: Frappe replaces a child table by deleting and
+	# inserting its rows, and two saves doing so for neighbouring Events lock the same gap of the
+	# participants' parent index and deadlock (two reschedules of different hosts at once did).
+	if current != participants:
+		event.set("event_participants", added)
+		for doctype, name in participants:
+			event.add_participant(doctype, name)
 	event.flags.appointment = appointment
 	event.save(ignore_permissions=True)
 	if appointment.calendar_event != event.name:

@@ -134,6 +134,12 @@ def lock_hosts(hosts) -> None:
 		)
 
 
+def lock_host_if_free(host: str) -> bool:
+	"""Take the host's row for update unless another open transaction holds it (SKIP LOCKED): whether
+	this transaction holds it now. Never waits."""
+	return bool(frappe.db.sql(f"select name from `tab{HOST}` where name = %s for update skip locked", host))
+
+
 def committed_host(appointment: str) -> str | None:
 	"""The appointment's host as committed now: not this transaction's snapshot, which may be older
 	than a host change another save has committed since (see lock_hosts)."""
