@@ -27,7 +27,6 @@ from harness.site_data import make_desk_user, remove_made_since
 
 SITE = os.environ["CRM_TEST_SITE"]
 SITES_PATH = os.environ["CRM_SITES_PATH"]
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 SETTINGS = "CRM Appointment Settings"
 BOOKING = {
 	"enable_public_booking": 1,
@@ -45,10 +44,11 @@ def summary(times: list[float]) -> dict:
 	return {"p50": statistics.median(times), "p99": times[min(len(times) - 1, int(len(times) * 0.99))]}
 
 
-def make_hosts():
+def make_hosts(hosts=HOSTS):
+	"""A host for each of these emails (a desk user made for it), free all day every day, in UTC."""
 	from crm_appointments.scheduling.availability import WEEKDAYS
 
-	for email in HOSTS:
+	for email in hosts:
 		make_desk_user(email, "Bench host", "CRM Appointment User")
 		frappe.get_doc(
 			{
@@ -67,16 +67,38 @@ def guest(i: int) -> dict:
 	return {"X-Forwarded-For": f"10.{200 + i // 65536 % 50}.{i // 256 % 256}.{i % 256}"}
 
 
+def use_booking_settings(settings=BOOKING) -> dict:
+	"""Set these booking settings; returns the values they replaced, for put_back."""
+	before = {field: frappe.db.get_single_value(SETTINGS, field) for field in settings}
+	for field, value in settings.items():
+		frappe.db.set_single_value(SETTINGS, field, value)
+	frappe.clear_document_cache(SETTINGS, SETTINGS)
+	clear_page_cache()
+	return before
+
+
+def put_back(started, before: dict, hosts=HOSTS):
+	"""Remove what was made since `started`, put the settings back (`before`), delete the hosts'
+	users, and commit."""
+	frappe.db.rollback()
+	remove_made_since(started)
+	for field, value in before.items():
+		frappe.db.set_single_value(SETTINGS, field, value)
+	frappe.clear_document_cache(SETTINGS, SETTINGS)
+	clear_page_cache()
+	for email in hosts:
+		if frappe.db.exists("User", email):
+			frappe.delete_doc("User", email, force=True, ignore_permissions=True)
+	frappe.db.commit()
+
+
 def main():
+	n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 	site_data.connect(SITE, SITES_PATH, "Administrator")
 	from frappe.utils import now_datetime
 
 	started = now_datetime()
-	before = {field: frappe.db.get_single_value(SETTINGS, field) for field in BOOKING}
-	for field, value in BOOKING.items():
-		frappe.db.set_single_value(SETTINGS, field, value)
-	frappe.clear_document_cache(SETTINGS, SETTINGS)
-	clear_page_cache()
+	before = use_booking_settings()
 	make_hosts()
 	frappe.db.commit()
 
@@ -90,7 +112,7 @@ def main():
 				f"{base}/api/crm/slots?start={date.today()}&end={date.today()}", headers=guest(60000 + i)
 			)
 		day = date.today() + timedelta(days=2)
-		for i in range(N):
+		for i in range(n):
 			headers = guest(i)
 			t0 = time.perf_counter()
 			answer = session.get(
@@ -118,7 +140,7 @@ def main():
 			slots_ms.append((t1 - t0) * 1000)
 			post_ms.append((t2 - t1) * 1000)
 			total_ms.append((t2 - t0) * 1000)
-		for i in range(N):
+		for i in range(n):
 			t0 = time.perf_counter()
 			page = session.get(f"{base}/book", headers=guest(100000 + i))
 			page_ms.append((time.perf_counter() - t0) * 1000)
@@ -126,16 +148,7 @@ def main():
 				raise SystemExit(f"GET /book: {page.status_code}")
 	finally:
 		stop_live_server(server)
-		frappe.db.rollback()
-		remove_made_since(started)
-		for field, value in before.items():
-			frappe.db.set_single_value(SETTINGS, field, value)
-		frappe.clear_document_cache(SETTINGS, SETTINGS)
-		clear_page_cache()
-		for email in HOSTS:
-			if frappe.db.exists("User", email):
-				frappe.delete_doc("User", email, force=True, ignore_permissions=True)
-		frappe.db.commit()
+		put_back(started, before)
 
 	print(
 		f"\n{len(total_ms)} guest bookings in turn (2 hosts free all day), gunicorn with 2 workers, site {SITE}\n"

@@ -3,6 +3,8 @@
 #   bash scripts/benchmark.sh [requests per endpoint]
 #   bash scripts/benchmark.sh --reminders      the reminder job at 100,000 rows
 #   bash scripts/benchmark.sh --booking [N]    a guest's booking end to end, and GET /book
+#   bash scripts/benchmark.sh --booking --concurrent [N]
+#                                              1, 4 and 8 guests booking at once through two servers
 #   bash scripts/benchmark.sh --scale [--rows N --requests N --concurrency N --memory-requests N
 #                                     --deep-requests N]
 #                                              the API at 1,000,000 rows beside /api/resource
@@ -24,7 +26,15 @@ case "${1:-}" in
 --reminders) script=reminder_benchmark.py; shift ;;
 --scale) script=scale_benchmark.py; shift ;;
 --feed) script=calendar_feed_benchmark.py; shift ;;
---booking) script=booking_benchmark.py; shift ;;
+--booking)
+	shift
+	if [ "${1:-}" = --concurrent ]; then
+		script=booking_concurrency_benchmark.py
+		shift
+	else
+		script=booking_benchmark.py
+	fi
+	;;
 --hosts) script=host_benchmark.py; shift ;;
 *) script=api_benchmark.py ;;
 esac
