@@ -75,20 +75,24 @@ def list_appointments():
 
 
 def list_slots():
-	"""Free times. Staff who may read appointments, of the hosts they may read; anyone while public
-	booking is on, of every host who can take appointments (else a guest gets 404: the route is not
-	there for them). Only staff may narrow them to one host."""
+	"""Free times of a type (default the oldest enabled public one). Staff who may read appointments,
+	of the type's hosts they may read; anyone while public booking is on, of every host of the type
+	who can take appointments (else a guest gets 404: the route is not there for them). Staff may
+	narrow them to one host (a user id or a handle); a guest only by handle, where the customer picks."""
 	open_to_public_or_staff("read")
 	rate_limits.limit_guest("slots")
 	params = schema.parse_slot_params(frappe.request.args)
-	if params.host and frappe.session.user == "Guest":
-		# A guest never names a host by their user id (it is their login): the same answer whatever
-		# the value, so it tells nothing of who is a host.
-		raise ApiError(400, "Guests cannot choose a host here.", "host")
-	hosts = slots.hosts_shown_to_caller(params.host)
-	if params.host and not hosts:
-		raise ApiError(400, f"No enabled host with id {params.host}.", "host")
-	found = slots.free_slots(params.start, params.end, params.time_zone, hosts, params.duration)
+	for_guest = frappe.session.user == "Guest"
+	kind = types.resolve(params.type, for_guest)
+	hosts = types.hosts_for_slots(kind, params.host, for_guest)
+	found = slots.free_slots(
+		params.start,
+		params.end,
+		params.time_zone,
+		hosts,
+		params.duration,
+		kind.name if kind is not None else None,
+	)
 	return json_response(
 		{
 			"data": [{"start": iso_utc(start), "end": iso_utc(end)} for start, end in found],

@@ -28,7 +28,7 @@ DOCUMENTED_KEYS = [
 	"appointment_with",
 	"party",
 ]
-EXTENSION_KEYS = ["duration", "host"]
+EXTENSION_KEYS = ["duration", "host", "appointment_type", "location", "answers"]
 OBJECT_KEYS = DOCUMENTED_KEYS + EXTENSION_KEYS
 
 

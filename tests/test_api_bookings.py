@@ -25,7 +25,7 @@ from tests.factories import USERS
 pytestmark = pytest.mark.slow
 
 BERLIN = ZoneInfo("Europe/Berlin")
-BOOKING_KEYS = ["id", "status", "scheduled_time", "duration", "host_name"]
+BOOKING_KEYS = ["id", "status", "scheduled_time", "duration", "host_name", "appointment_type", "location"]
 MANAGED_KEYS = [*BOOKING_KEYS, "customer_name"]
 
 

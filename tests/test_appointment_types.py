@@ -127,6 +127,67 @@ def test_a_site_with_no_type_gets_the_appointment_type_made_from_its_settings_on
 	}
 
 
+def test_an_upgraded_site_offers_the_same_slots_and_keeps_its_appointments_as_they_were():
+	"""The site as it was before types (settings, a host, live appointments with no type), then the
+	upgrade: the type it gets offers exactly the slots the settings offered, and follows them."""
+	from datetime import date, timedelta
+
+	from crm_appointments.scheduling import slots, timing
+
+	frappe.db.delete(APPOINTMENT_TYPE)
+	settings = "CRM Appointment Settings"
+	for field, value in {
+		"booking_duration": 45,
+		"slot_interval": 15,
+		"buffer_minutes": 10,
+		"minimum_notice": 90,
+		"booking_horizon": 14,
+	}.items():
+		frappe.db.set_single_value(settings, field, value)
+	frappe.clear_document_cache(settings, settings)
+	factories.host("user")
+	day = date.today() + timedelta(days=3)
+	kept = [
+		factories.make(
+			status="scheduled", host=USERS["user"], scheduled_time=factories.future(days=3, hours=h)
+		)
+		for h in (2, 5)
+	]
+	before = slots.free_slots(day, day + timedelta(days=1), "Asia/Kolkata")
+	assert before
+
+	upgrade.execute()
+
+	assert timing.default_type() == DEFAULT_TYPE
+	assert (
+		slots.free_slots(day, day + timedelta(days=1), "Asia/Kolkata", appointment_type=DEFAULT_TYPE)
+		== before
+	)
+	for doc in kept:
+		doc.reload()
+		assert doc.appointment_type is None and doc.location is None
+	# The type follows the settings as booking did: a longer buffer after is kept after each one.
+	frappe.db.set_single_value(settings, "buffer_minutes", 60)
+	frappe.clear_document_cache(settings, settings)
+	later = slots.free_slots(day, day + timedelta(days=1), "Asia/Kolkata", appointment_type=DEFAULT_TYPE)
+	assert later == slots.free_slots(day, day + timedelta(days=1), "Asia/Kolkata") and len(later) < len(
+		before
+	)
+
+
+def test_the_forms_type_defaults_are_for_users_who_may_read_the_type(as_user):
+	from crm_appointments.crm_appointments.doctype.crm_appointment_type.crm_appointment_type import (
+		desk_defaults,
+	)
+
+	make_type(title="Fitting", duration=60, location_kind="In person", location="The shop")
+	as_user("user")
+	assert desk_defaults("fitting") == {"duration": 60, "location_kind": "In person", "location": "The shop"}
+	frappe.set_user(OUTSIDER)
+	with pytest.raises(frappe.PermissionError):
+		desk_defaults("fitting")
+
+
 def test_every_site_has_the_appointment_type_after_installing_or_migrating():
 	assert frappe.db.exists(APPOINTMENT_TYPE, DEFAULT_TYPE)
 

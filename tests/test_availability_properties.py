@@ -11,6 +11,7 @@ is half an hour), weekly blocks (several a day, some across midnight) and ranges
 of them around a DST change of one of the zones.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -130,9 +131,13 @@ class Reference:
 					query.since <= start < query.until
 					and query.earliest <= start <= query.latest
 					and self.in_hours(start, query.duration)
+					and not any(a <= start < b for a, b in self.calendar.closed)
 					and not any(
 						m in self.busy
-						for m in minutes(start, start + timedelta(minutes=query.duration + query.buffer))
+						for m in minutes(
+							start - timedelta(minutes=query.buffer_before),
+							start + timedelta(minutes=query.duration + query.buffer),
+						)
 					)
 				):
 					found.add(start)
@@ -213,11 +218,16 @@ def cases(draw, hosts=(1, 3)):
 		buffer=buffer,
 		earliest=earliest,
 		latest=earliest + FIVE * draw(st.integers(0, 4 * 288)),
+		buffer_before=5 * draw(st.integers(0, 6)),
 	)
 	calendars = []
 	for number in range(draw(st.integers(*hosts))):
+		# Each live appointment padded by its own type's buffers (before, after).
 		busy = [
-			(start, start + timedelta(minutes=buffer) + (end - start))
+			(
+				start - FIVE * draw(st.integers(0, 6)),
+				start + FIVE * draw(st.integers(0, 12)) + (end - start),
+			)
 			for start, end in spans_around(draw, since, until, 4, 240)
 		]
 		calendars.append(
@@ -227,6 +237,7 @@ def cases(draw, hosts=(1, 3)):
 				blocks=draw(weekly_blocks()),
 				time_off=spans_around(draw, since, until, 2, 1440),
 				busy=busy,
+				closed=spans_around(draw, since, until, 1, 1440),
 			)
 		)
 	return calendars, query
@@ -271,7 +282,14 @@ def test_free_hosts_are_the_hosts_free_at_a_start(case, data):
 
 def _around(query: SlotQuery, start: datetime) -> SlotQuery:
 	return SlotQuery(
-		start, start + MINUTE, query.duration, query.interval, query.buffer, query.earliest, query.latest
+		start,
+		start + MINUTE,
+		query.duration,
+		query.interval,
+		query.buffer,
+		query.earliest,
+		query.latest,
+		query.buffer_before,
 	)
 
 
@@ -459,3 +477,22 @@ def test_blocks_that_touch_are_one_stretch_of_hours():
 	night = host_in(BERLIN, (5, "22:00", "02:00"), (6, "02:00", "04:00"))
 	assert availability.within_hours(night, utc("2030-10-26 20:00"), 7 * 60)
 	assert not availability.within_hours(night, utc("2030-10-26 19:55"), 10)
+
+
+@PROPERTIES
+@given(cases(hosts=(1, 1)), st.lists(st.tuples(st.integers(0, 6), st.integers(0, 12)), max_size=6), st.data())
+def test_booking_offered_starts_of_types_with_their_own_buffers_never_overlaps_once_padded(case, kinds, data):
+	"""Book, one after another, a start the arithmetic offers for appointments of types with buffers of
+	their own (before, after), each padded by its own: no two padded appointments ever overlap."""
+	(calendar,), query = case
+	booked = list(calendar.busy)
+	for before, after in kinds:
+		kind = dataclasses.replace(query, buffer_before=5 * before, buffer=5 * after)
+		offered = availability.free_starts(dataclasses.replace(calendar, busy=booked), kind)
+		if not offered:
+			continue
+		start = data.draw(st.sampled_from(offered))
+		booked.append(availability.occupied(start, kind.duration, kind.buffer, kind.buffer_before))
+	ours = booked[len(calendar.busy) :]
+	for a in ours:
+		assert not any(availability.clash(a, b) for b in booked if b is not a), (a, booked)

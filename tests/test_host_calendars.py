@@ -29,9 +29,11 @@ def booked():
 
 def test_busy_time_read_joined_equals_busy_time_read_row_by_row(booked):
 	host, since, until = booked
-	values = host_calendars.range_values([host], since, until, 10)
+	values = host_calendars.range_values([host], since, until, (0, 10))
 	joined = host_calendars.joined_rows(values)
-	rows = frappe.db.sql(f"select host, scheduled_time, duration from {host_calendars.BY_RANGE}", values)
+	rows = frappe.db.sql(
+		f"select host, scheduled_time, duration, appointment_type from {host_calendars.BY_RANGE}", values
+	)
 	assert sorted(joined) == sorted(rows)
 	assert len(joined) == 12  # the cancelled one is not live
 
@@ -45,7 +47,7 @@ def test_a_joined_list_cut_short_by_the_server_is_read_row_by_row(booked):
 	whole = sorted(host_calendars.busy_intervals([host], since, until, 0)[host])
 	frappe.db.sql("set session group_concat_max_len = 4")  # the server's least
 	try:
-		assert host_calendars.joined_rows(host_calendars.range_values([host], since, until, 0)) is None
+		assert host_calendars.joined_rows(host_calendars.range_values([host], since, until, (0, 0))) is None
 		assert sorted(host_calendars.busy_intervals([host], since, until, 0)[host]) == whole
 	finally:
 		frappe.db.sql("set session group_concat_max_len = default")
@@ -66,7 +68,7 @@ def test_the_read_outside_the_transaction_sees_what_was_committed_after_its_snap
 	host = factories.host("user").name
 	frappe.db.commit()
 	since, until = as_utc(factories.future(days=3)), as_utc(factories.future(days=4))
-	values = host_calendars.range_values([host], since, until, 0)
+	values = host_calendars.range_values([host], since, until, (0, 0))
 	query = f"select name from {host_calendars.BY_RANGE}"
 	assert frappe.db.sql(query, values) == ()  # the snapshot is taken now
 	# Another transaction books the host, and commits (the second connection is one like any other).

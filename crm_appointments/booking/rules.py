@@ -28,17 +28,15 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
+from crm_appointments.booking import types
 from crm_appointments.booking.manage_links import manage_url, new_token, token_hash
 from crm_appointments.core import status_workflow as workflow
 from crm_appointments.core.exceptions import BookingClosedError, DoubleBookingError, SlotNotFreeError, throw
-from crm_appointments.core.names import APPOINTMENT
-from crm_appointments.core.settings import (
-	booking_duration,
-	get_settings,
-)
+from crm_appointments.core.names import APPOINTMENT, APPOINTMENT_TYPE
+from crm_appointments.core.settings import get_settings
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.notify import emails as appointment_mail
-from crm_appointments.scheduling import availability, host_calendars, slots
+from crm_appointments.scheduling import availability, host_calendars, slots, timing
 
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone_number", "customer_details")
 ONE_SECOND = timedelta(seconds=1)
@@ -61,13 +59,24 @@ def book(
 	customer_phone_number: str | None = None,
 	customer_details: str | None = None,
 	time_zone: str | None = None,
+	type: str | None = None,
+	host: str | None = None,
+	answers: dict | None = None,
 ):
-	"""Book `start` (aware) with a free host; returns (appointment, manage token). A start that is not
-	a free slot, or lost to a racing booking on every free host, is a SlotNotFreeError."""
-	duration = booking_duration()
+	"""Book `start` (aware) of the type (`type`, a slug; default the oldest enabled public one) with a
+	free host of the type's, or the one picked (`host`, their public handle, where the customer may
+	pick); `answers` the booking questions' (label -> text). Returns (appointment, manage token). A
+	start that is not a free slot, or lost to a racing booking on every free host, is a
+	SlotNotFreeError; a type, host or answers the caller may not give a 400 naming them."""
+	for_guest = not frappe.has_permission(APPOINTMENT, "create")
+	kind = types.resolve(type, for_guest)
+	hosts = types.candidate_hosts(kind, host, for_guest)
+	kind_name = kind.name if kind is not None else None
+	duration = timing.timing_of(kind_name).duration
 	token = new_token()
 	values = {
 		"doctype": APPOINTMENT,
+		"appointment_type": kind_name,
 		"customer_name": customer_name,
 		"customer_email": customer_email,
 		"customer_phone_number": customer_phone_number,
@@ -76,20 +85,28 @@ def book(
 		"status": workflow.label_of("scheduled"),
 		"duration": duration,
 	}
-	# The customer's fields are checked once, first, so bad input is a 400 whatever the time asked for;
-	# each insert below takes the checked values and does not check them again.
+	# The customer's fields (and what the type asks of them) are checked once, first, so bad input is a
+	# 400 whatever the time asked for; each insert below takes the checked values and does not check
+	# them again. The location (a new video room, say) is settled here too, once for every try.
 	customer = frappe.get_doc(values)
 	customer.normalise_fields()
 	customer.validate_customer_fields()
+	values["answers"] = types.answers_for(kind, answers)
+	customer.validate_type()
 	values.update({field: customer.get(field) for field in CUSTOMER_FIELDS})
+	values["location"] = customer.location
 
 	def insert(host):
 		doc = frappe.get_doc({**values, "host": host})
 		doc.flags.manage_token_hash = token_hash(token)  # the controller keeps it (keep_manage_token)
 		doc.flags.customer_fields_checked = True
+		doc.flags.self_service = True  # the type's most a day is a refusal, not a warning
 		return doc.insert(ignore_permissions=True)
 
-	doc = take_a_host(lambda: by_preference(hosts_free_at(start, duration), start), insert)
+	doc = take_a_host(
+		lambda: by_preference(hosts_free_at(start, duration, appointment_type=kind_name, hosts=hosts), start),
+		insert,
+	)
 	appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
 	return doc, token
 
@@ -132,13 +149,23 @@ def take_a_host(free_hosts, write, skip_held: bool = True):
 			deadlocks += 1
 
 
-def hosts_free_at(start: datetime, duration: int, ignore=None) -> list[str]:
-	"""The enabled hosts free for `duration` minutes from `start`, at a start the slots offer now.
-	`ignore`: an appointment whose own time does not count (the one being rescheduled)."""
-	query = slots.query_for(start, start + ONE_SECOND, duration)
+def hosts_free_at(
+	start: datetime, duration: int, ignore=None, appointment_type: str | None = None, hosts=None
+) -> list[str]:
+	"""The hosts who can take appointments (of `hosts`; None: all) free for `duration` minutes from
+	`start` for the type, at a start the type's slots offer now. `ignore`: an appointment whose own
+	time does not count (the one being rescheduled)."""
+	query = slots.query_for(start, start + ONE_SECOND, duration, appointment_type)
 	if not query.earliest <= start <= query.latest:
 		return []
-	calendars = host_calendars.calendars(None, start, start + ONE_SECOND, query.buffer)
+	calendars = host_calendars.calendars(
+		hosts,
+		start,
+		start + ONE_SECOND,
+		query.buffer,
+		query.buffer_before,
+		slots.per_day_of(appointment_type),
+	)
 	if ignore is not None and ignore.host and ignore.is_live():
 		own = ignore.held_interval()
 		calendars = [without_busy(c, own) if c.host == ignore.host else c for c in calendars]
@@ -233,7 +260,9 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 	def free_hosts():
 		# Read again after a rollback: the appointment as committed now, and the hosts free then.
 		current = frappe.get_doc(APPOINTMENT, name)
-		free = hosts_free_at(start, current.duration, ignore=current)
+		kind = current.appointment_type
+		hosts = types.hosts_of(frappe.get_cached_doc(APPOINTMENT_TYPE, kind)) if type_exists(kind) else None
+		free = hosts_free_at(start, current.duration, ignore=current, appointment_type=kind, hosts=hosts)
 		own = [current.host] if current.host in free else []
 		return own + by_preference([h for h in free if h != current.host], start)
 
@@ -242,6 +271,7 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 		doc = controller.get_for_update(name, [host])
 		ensure_changeable(doc)  # as it is now, locked
 		doc.flags.ignore_permissions = True
+		doc.flags.self_service = True
 		doc.host = host
 		doc.scheduled_time = host_calendars.to_site(start)  # the rules of any save apply
 		doc.save()
@@ -250,3 +280,7 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 	doc = take_a_host(free_hosts, move, skip_held=False)
 	appointment_mail.send_booking_update(doc, manage_url(token), time_zone)
 	return doc
+
+
+def type_exists(name: str | None) -> bool:
+	return bool(name) and bool(frappe.db.exists(APPOINTMENT_TYPE, name))

@@ -70,6 +70,11 @@ def upsert_event(appointment):
 			frappe._("Appointment {0} with {1} ({2})").format(
 				appointment.name, appointment.customer_name, appointment.customer_email
 			)
+		)
+		+ (
+			"<br>" + escape_html(frappe._("Where: {0}").format(appointment.location))
+			if appointment.location
+			else ""
 		),
 	}
 	participants = [(APPOINTMENT, appointment.name)]

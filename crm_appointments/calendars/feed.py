@@ -200,7 +200,7 @@ def _appointments(names: list[str]) -> list:
 	"""What an event shows of these appointments (read in the same snapshot as the listing)."""
 	return frappe.db.sql(
 		f"""select name, modified, status, scheduled_time, duration, calendar_sequence, customer_name,
-		customer_email, customer_phone_number, customer_details
+		customer_email, customer_phone_number, customer_details, location
 		from `tab{APPOINTMENT}` where name in %(names)s""",
 		{"names": names},
 		as_dict=True,

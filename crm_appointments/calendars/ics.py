@@ -120,6 +120,8 @@ def event(appointment, stamp: datetime, cancelled: bool = False, domain: str | N
 	(Event.new's keywords). It ends `duration` minutes after it starts, counted in real time as the
 	overlap rule counts it (so also across a change of the clocks)."""
 	start = as_utc(appointment.scheduled_time)
+	if appointment.get("location"):
+		more.setdefault("location", _text(appointment.location))
 	return Event.new(
 		uid=uid(appointment, domain),
 		sequence=cint(appointment.calendar_sequence),

@@ -19,6 +19,8 @@ on an appointment, or handed to someone else) needs permission to write the appo
 way it comes (the sidebar, `POST /api/resource/ToDo`, Data Import): `check_assigner_may_write`.
 """
 
+import json
+
 import frappe
 from frappe import _
 from frappe.desk.form import assign_to
@@ -52,7 +54,7 @@ def sync(appointment, before):
 					"assign_to": [appointment.host],
 					"doctype": APPOINTMENT,
 					"name": appointment.name,
-					"description": ics.appointment_summary(appointment),
+					"description": assignment_description(appointment),
 				},
 				ignore_permissions=True,
 			)
@@ -145,3 +147,21 @@ def keep_notification_plain(notification, method=None):
 		value = notification.get(fieldname)
 		if value and title in value:
 			notification.set(fieldname, value.replace(title, escape_html(title)))
+
+
+def assignment_description(appointment) -> str:
+	"""What the host's assignment (and its notification) says, as text (Frappe escapes it): the
+	appointment, where it takes place and the customer's answers to the booking questions."""
+	lines = [ics.appointment_summary(appointment)]
+	if appointment.get("location"):
+		lines.append(_("Where: {0}").format(appointment.location))
+	lines += [f"{item['question']}: {item['answer']}" for item in answers_of(appointment)]
+	return "\n".join(lines)
+
+
+def answers_of(appointment) -> list[dict]:
+	"""The appointment's answers as a list (stored as JSON text)."""
+	answers = appointment.get("answers")
+	if isinstance(answers, str):
+		answers = json.loads(answers) if answers.strip() else []
+	return answers or []

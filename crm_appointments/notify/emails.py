@@ -32,6 +32,7 @@ TEMPLATES = {
 			"Dear {{ customer_name }},\n\n"
 			"This is a reminder of your appointment on {{ start }}, for {{ duration }} minutes"
 			" (in {{ reminder_text }}).\n\n"
+			"{% if location %}Where: {{ location }}\n\n{% endif %}"
 			"The invitation is attached; add it to your calendar.\n"
 		),
 	},
@@ -50,6 +51,7 @@ TEMPLATES = {
 		"response": (
 			"Dear {{ customer_name }},\n\n"
 			"Your appointment on {{ start }} ({{ duration }} minutes, with {{ host_name }}) is booked.\n\n"
+			"{% if location %}Where: {{ location }}\n\n{% endif %}"
 			"The invitation is attached; add it to your calendar.\n\n"
 			"To reschedule or cancel, use this private link (do not share it):\n{{ manage_link }}\n"
 		),
@@ -59,6 +61,7 @@ TEMPLATES = {
 		"response": (
 			"Dear {{ customer_name }},\n\n"
 			"Your appointment has moved to {{ start }} ({{ duration }} minutes, with {{ host_name }}).\n\n"
+			"{% if location %}Where: {{ location }}\n\n{% endif %}"
 			"The attached update moves it in your calendar.\n\n"
 			"To reschedule or cancel again, use your private link:\n{{ manage_link }}\n"
 		),
@@ -131,9 +134,14 @@ def render(template_name: str, appointment, **extra) -> tuple[str, str]:
 		**extra,
 	}
 	body = template.response_html if template.use_html else template.response
+	if template.use_html and context.get("location"):
+		context["location"] = frappe.utils.escape_html(context["location"])  # plain text goes in as text
 	message = frappe.render_template(body or "", context)
 	if not template.use_html:
 		message = frappe.utils.escape_html(message).replace("\n", "<br>")
+	if appointment.get("location") and "location" not in (body or ""):
+		# A template written before appointments had a place (or edited without it) still says where.
+		message += "<br><br>" + frappe.utils.escape_html(frappe._("Where: {0}").format(appointment.location))
 	return frappe.render_template(template.subject or "", context), message
 
 

@@ -32,6 +32,15 @@ def _field_schema(field: schema.ApiField, nullable: bool) -> dict:
 	if field.required and field.type == "string" and not field.format:
 		out["minLength"] = 1  # required text may not be blank
 		out.setdefault("pattern", r"\S")
+	if field.type == "array":  # answers: the questions asked and what the customer said
+		out["items"] = {
+			"type": "object",
+			"properties": {"question": {"type": "string"}, "answer": {"type": "string"}},
+			"required": ["question", "answer"],
+			"additionalProperties": False,
+		}
+	elif field.type == "object":  # a booking's answers: label -> text
+		out["additionalProperties"] = {"type": ["string", "boolean"], "maxLength": 2000}
 	return out
 
 
@@ -606,6 +615,11 @@ def booking_schemas() -> dict:
 		"scheduled_time": {"type": "string", "format": "date-time"},
 		"duration": {"type": "integer"},
 		"host_name": {"type": ["string", "null"], "description": "Who the customer meets."},
+		"appointment_type": {"type": ["string", "null"], "description": "Extension: the type's id."},
+		"location": {
+			"type": ["string", "null"],
+			"description": "Extension: where it takes place (an address, a phone number, a meeting link).",
+		},
 	}
 	managed = {**booking, "customer_name": {"type": "string"}}
 	return {

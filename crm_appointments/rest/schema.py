@@ -6,6 +6,7 @@ allowed moves, ...) are the controller's; this module only checks shapes and tra
 """
 
 import functools
+import json
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -103,7 +104,27 @@ FIELDS = (
 		max_length=controller.MAX_DATA_LENGTH,
 		extension=True,
 		description="Who holds the appointment: the user id of a CRM Appointment Host (null: nobody). "
-		"Live appointments of one host never overlap (a 409 naming scheduled_time).",
+		"Live appointments of one host never overlap, each padded by its type's buffers (a 409 naming "
+		"scheduled_time).",
+	),
+	ApiField(
+		"appointment_type",
+		max_length=controller.MAX_DATA_LENGTH,
+		extension=True,
+		description="The appointment type's id (its slug), or null. Its duration applies when none is "
+		"given, its buffers in the overlap rule, its location when none is given.",
+	),
+	ApiField(
+		"location",
+		extension=True,
+		description="Where it takes place: an address, a phone number or a meeting URL; set from the "
+		"type when the appointment is made, editable.",
+	),
+	ApiField(
+		"answers",
+		type="array",
+		extension=True,
+		description='The answers to the type\'s booking questions: [{"question": label, "answer": text}].',
 	),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
@@ -160,6 +181,7 @@ LIST_PARAMS = (
 	QueryParam("appointment_with", description="Only appointments with this kind of party."),
 	QueryParam("party", description="Only appointments with this party."),
 	QueryParam("host", description="Extension: only appointments held by this host (a user id)."),
+	QueryParam("appointment_type", description="Extension: only appointments of this type (its id)."),
 	QueryParam("scheduled_from", format="date-time", description="scheduled_time at or after this moment."),
 	QueryParam("scheduled_to", format="date-time", description="scheduled_time before this moment."),
 )
@@ -235,7 +257,10 @@ def to_doc_values(body, creating: bool) -> dict:
 				raise ApiError(400, f"{name} is required and cannot be null.", name)
 			values[name] = None
 			continue
-		if field.type == "integer":
+		if field.type == "array":
+			if not isinstance(value, list):
+				raise ApiError(400, f"{name} must be a list.", name)
+		elif field.type == "integer":
 			if isinstance(value, float) and value.is_integer():
 				value = int(value)  # JSON does not tell 30 from 30.0
 			if not isinstance(value, int) or isinstance(value, bool):
@@ -267,6 +292,8 @@ def from_doc(row) -> dict:
 			value = iso_utc(value)
 		elif field.name == "status":
 			value = workflow.value_of(value)
+		elif field.type == "array":
+			value = json.loads(value) if isinstance(value, str) and value else (value or [])
 		elif value == "":
 			value = None
 		obj[field.name] = value
@@ -323,7 +350,7 @@ def parse_list_params(args) -> ListQuery:
 		if unknown or not values:
 			raise ApiError(400, f"status must be one or more of: {', '.join(workflow.VALUES)}.", "status")
 		filters.append(["status", "in", [workflow.label_of(v) for v in values]])
-	for name in ("customer_email", "appointment_with", "party", "host"):
+	for name in ("customer_email", "appointment_with", "party", "host", "appointment_type"):
 		if (raw := args.get(name)) is not None:
 			if not raw.strip():
 				raise ApiError(400, f"{name} cannot be blank.", name)
@@ -348,13 +375,22 @@ SLOT_PARAMS = (
 		description=f"The last day (YYYY-MM-DD), in time_zone; at most {MAX_SLOT_RANGE_DAYS} days after start.",
 	),
 	QueryParam("time_zone", description="An IANA time zone, e.g. Europe/Berlin; default the site's."),
-	QueryParam("host", description="Only this host's free time (a user id); default any enabled host."),
+	QueryParam(
+		"type",
+		description="Extension: the appointment type's id (its slug); default the oldest enabled public "
+		"type. Its duration, interval, buffers, notice, horizon, hosts and most a day apply.",
+	),
+	QueryParam(
+		"host",
+		description="Only this host's free time: for staff a user id or a host's public handle (slug); a "
+		"guest may give a handle only where the type lets the customer pick. Default any of the type's hosts.",
+	),
 	QueryParam(
 		"duration",
 		"integer",
 		minimum=controller.MIN_DURATION,
 		maximum=controller.MAX_DURATION,
-		description="Minutes; default the booking duration of the settings.",
+		description="Minutes; default the type's duration.",
 	),
 )
 SLOT_PARAMS_BY_NAME = {p.name: p for p in SLOT_PARAMS}
@@ -368,6 +404,7 @@ class SlotParams:
 	time_zone: str
 	host: str | None
 	duration: int | None
+	type: str | None = None
 
 
 def parse_slot_params(args) -> SlotParams:
@@ -407,7 +444,17 @@ def parse_slot_params(args) -> SlotParams:
 				"duration",
 			)
 		duration = int(duration)
-	return SlotParams(days["start"], days["end"], time_zone, host.strip() if host else None, duration)
+	kind = args.get("type")
+	if kind is not None and (not kind.strip() or len(kind) > controller.MAX_DATA_LENGTH):
+		raise ApiError(400, "type must be the id of an appointment type.", "type")
+	return SlotParams(
+		days["start"],
+		days["end"],
+		time_zone,
+		host.strip() if host else None,
+		duration,
+		kind.strip() if kind else None,
+	)
 
 
 @functools.cache
@@ -432,6 +479,23 @@ CUSTOMER_TIME_ZONE = ApiField(
 	max_length=64,
 	description="The IANA time zone the customer reads times in (the emails use it); default the site's.",
 )
+BOOKING_TYPE = ApiField(
+	"type",
+	max_length=controller.MAX_DATA_LENGTH,
+	description="Extension: the appointment type's id (its slug); default the oldest enabled public type.",
+)
+BOOKING_HOST = ApiField(
+	"host",
+	max_length=controller.MAX_DATA_LENGTH,
+	description="Extension: a host's public handle (slug), only where the type lets the customer pick; "
+	"a host not in the type is a 400 naming host.",
+)
+BOOKING_ANSWERS = ApiField(
+	"answers",
+	type="object",
+	description="Extension: the answers to the type's questions, an object label -> text; every "
+	"required one answered, no unknown one (else a 400 naming answers).",
+)
 BOOKING_FIELDS = (
 	FIELDS_BY_NAME["customer_name"],
 	FIELDS_BY_NAME["customer_email"],
@@ -439,6 +503,9 @@ BOOKING_FIELDS = (
 	FIELDS_BY_NAME["customer_phone_number"],
 	FIELDS_BY_NAME["customer_details"],
 	CUSTOMER_TIME_ZONE,
+	BOOKING_TYPE,
+	BOOKING_HOST,
+	BOOKING_ANSWERS,
 	ApiField(
 		HONEYPOT,
 		max_length=0,
@@ -474,6 +541,20 @@ def parse_body(body, fields: tuple[ApiField, ...]) -> dict:
 			if field.required:
 				raise ApiError(400, f"Missing required field: {field.name}.", field.name)
 			continue
+		if field.type == "object":
+			if not isinstance(value, dict) or not all(
+				isinstance(v, str | bool)
+				and isinstance(k, str)
+				and len(v if isinstance(v, str) else "") <= 2000
+				for k, v in value.items()
+			):
+				raise ApiError(
+					400,
+					f"{field.name} must be an object of texts (at most 2000 characters each).",
+					field.name,
+				)
+			values[field.name] = value
+			continue
 		if not isinstance(value, str):
 			raise ApiError(400, f"{field.name} must be a string.", field.name)
 		if field.max_length is not None and len(value) > field.max_length:
@@ -499,6 +580,9 @@ def booking_from_doc(doc, host_name: str | None, with_customer: bool = False) ->
 		"scheduled_time": iso_utc(doc.scheduled_time),
 		"duration": doc.duration,
 		"host_name": host_name,
+		# Extensions (contract.md, "Appointment types"): what kind, and where it takes place.
+		"appointment_type": doc.appointment_type or None,
+		"location": doc.location or None,
 	}
 	if with_customer:
 		obj["customer_name"] = doc.customer_name

@@ -51,6 +51,8 @@ class HostCalendar:
 	blocks: list[WeeklyBlock]
 	time_off: list[Interval] = field(default_factory=list)
 	busy: list[Interval] = field(default_factory=list)  # occupied intervals of live appointments
+	# Stretches in which no slot may start (days a type's most a day is reached, in the host's zone).
+	closed: list[Interval] = field(default_factory=list)
 
 	def __post_init__(self):
 		self.busy = sorted(self.busy)
@@ -61,6 +63,7 @@ class HostCalendar:
 		self.busy_ends_us = [_us(b[1]) for b in self.busy]
 		self.longest_busy_us = self.longest_busy // MICROSECOND
 		self.time_off_us = [(_us(a), _us(b)) for a, b in self.time_off]
+		self.closed_us = [(_us(a), _us(b)) for a, b in self.closed]
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -168,9 +171,10 @@ def _inside(stretches: list[Interval], span: Interval) -> bool:
 # -- the overlap rule -------------------------------------------------------------------------------
 
 
-def occupied(start: datetime, duration: int, buffer: int) -> Interval:
-	"""What a live appointment holds of its host's time: its length and the buffer after it."""
-	return (start, start + timedelta(minutes=duration + buffer))
+def occupied(start: datetime, duration: int, buffer: int, before: int = 0) -> Interval:
+	"""What a live appointment holds of its host's time: its length, the buffer after it (`buffer`)
+	and the one before it (`before`), in minutes."""
+	return (start - timedelta(minutes=before), start + timedelta(minutes=duration + buffer))
 
 
 def clash(a: Interval, b: Interval) -> bool:
@@ -210,9 +214,10 @@ class SlotQuery:
 	until: datetime  # starts before
 	duration: int  # minutes
 	interval: int  # minutes between starts, from the start of each block
-	buffer: int  # minutes held after each appointment
+	buffer: int  # minutes held after the appointment a slot is for
 	earliest: datetime  # now + minimum notice
 	latest: datetime  # now + horizon (inclusive)
+	buffer_before: int = 0  # minutes held before it
 
 
 def free_starts(calendar: HostCalendar, query: SlotQuery) -> list[datetime]:
@@ -229,9 +234,12 @@ def free_starts(calendar: HostCalendar, query: SlotQuery) -> list[datetime]:
 	stretch_starts = [_us(s) for s, _ in stretches]
 	stretch_ends = [_us(e) for _, e in stretches]
 	length_us, step_us = query.duration * MINUTE_US, query.interval * MINUTE_US
-	held_us = (query.duration + query.buffer) * MINUTE_US
+	# A slot holds [start - before, start + length + after): it meets a busy interval [a, b) when
+	# a < start + length + after and b > start - before.
+	after_us = (query.duration + query.buffer) * MINUTE_US
+	before_us = query.buffer_before * MINUTE_US
 	busy_starts, busy_ends = calendar.busy_starts_us, calendar.busy_ends_us
-	longest, time_off = calendar.longest_busy_us, calendar.time_off_us
+	longest, time_off, closed = calendar.longest_busy_us, calendar.time_off_us, calendar.closed_us
 	latest = min(_us(query.until) - 1, _us(query.latest))  # start < until, start <= latest
 	starts = set()
 	for window_start, window_end in windows:
@@ -252,13 +260,18 @@ def free_starts(calendar: HostCalendar, query: SlotQuery) -> list[datetime]:
 			for a, b in time_off:
 				if a < end_us and b > blocked_until:
 					blocked_until = b
+			for a, b in closed:
+				if a <= start_us < b and b > blocked_until:
+					blocked_until = b
 			# Busy intervals are sorted by start and none is longer than `longest`: only those from
-			# `low` to `high` can start before this one's held end and end after its start.
-			low = max(bisect.bisect_right(busy_starts, start_us - longest) - 1, 0)
-			high = bisect.bisect_left(busy_starts, start_us + held_us, low)
+			# `low` to `high` can start before this one's held end and end after its held start. One
+			# that ends at b keeps every start before b + before from being free.
+			held_start = start_us - before_us
+			low = max(bisect.bisect_right(busy_starts, held_start - longest) - 1, 0)
+			high = bisect.bisect_left(busy_starts, start_us + after_us, low)
 			for k in range(low, high):
-				if busy_ends[k] > blocked_until:
-					blocked_until = busy_ends[k]
+				if busy_ends[k] > held_start and busy_ends[k] + before_us > blocked_until:
+					blocked_until = busy_ends[k] + before_us
 			if blocked_until > start_us:
 				start_us += step_us * -(-(blocked_until - start_us) // step_us)
 			else:
@@ -290,4 +303,5 @@ def _around(query: SlotQuery, start: datetime) -> SlotQuery:
 		buffer=query.buffer,
 		earliest=query.earliest,
 		latest=query.latest,
+		buffer_before=query.buffer_before,
 	)

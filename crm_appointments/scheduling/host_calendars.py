@@ -20,7 +20,7 @@ The overlap rule's reads, and why they are made the way they are:
 """
 
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import frappe
@@ -32,7 +32,7 @@ from crm_appointments.core.names import APPOINTMENT, HOST, HOST_HOURS, HOST_TIME
 from crm_appointments.core.settings import (
 	MAX_DURATION,
 )
-from crm_appointments.scheduling import availability
+from crm_appointments.scheduling import availability, timing
 from crm_appointments.scheduling.availability import HostCalendar, Interval, WeeklyBlock
 from crm_appointments.scheduling.timezones import as_utc, site_zone
 
@@ -155,35 +155,48 @@ BY_RANGE = f"`tab{APPOINTMENT}` force index (host_scheduled_time_index) where {I
 BY_NAME = f"`tab{APPOINTMENT}` force index (primary) where name in %(names)s and {IN_RANGE}"
 
 
-def range_values(hosts, since: datetime, until: datetime, buffer: int, exclude: str | None = None) -> dict:
+def range_values(
+	hosts, since: datetime, until: datetime, widest: tuple[int, int], exclude: str | None = None
+) -> dict:
 	"""The query values for the appointments that may hold time of [since, until): those that start
-	up to the longest appointment and the buffer before it."""
+	up to the longest appointment and the widest buffer after one before it, or up to the widest
+	buffer before one after it (`widest`: timing.widest_buffers)."""
+	before, after = widest
 	return {
 		"hosts": list(hosts),
 		"live": LIVE_LABELS,
-		"lowest": to_site(since) - timedelta(minutes=MAX_DURATION + buffer) - SLACK,
-		"highest": to_site(until) + SLACK,
+		"lowest": to_site(since) - timedelta(minutes=MAX_DURATION + after) - SLACK,
+		"highest": to_site(until) + timedelta(minutes=before) + SLACK,
 		"exclude": exclude or "",
 	}
 
 
 def busy_intervals(
-	hosts: list[str], since: datetime, until: datetime, buffer: int, exclude: str | None = None, locking=False
+	hosts: list[str],
+	since: datetime,
+	until: datetime,
+	buffer: int | None = None,
+	exclude: str | None = None,
+	locking=False,
 ) -> dict[str, list[Interval]]:
-	"""What the hosts' live appointments hold (with the buffer) of [since, until), by host.
+	"""What the hosts' live appointments hold of [since, until), by host: each padded by its own
+	type's buffers (timing.held); one with no type by `buffer` after it (default the settings').
 
 	`locking` (for a save that holds the hosts' rows, see lock_hosts) reads the latest committed rows
 	and this transaction's own changes, not the snapshot, and locks the rows read (see the module's
 	docstring)."""
 	if not hosts:
 		return {}
-	values = range_values(hosts, since, until, buffer, exclude)
+	buffers = timing.buffers_by_type()
+	if buffer is not None:
+		buffers[None] = (0, buffer)
+	values = range_values(hosts, since, until, timing.widest(buffers), exclude)
 	if locking:
 		names = {r[0] for r in committed_now(f"select name from {BY_RANGE}", values)}
 		names.update(frappe.db.sql_list(f"select name from {BY_RANGE}", values))
 		rows = (
 			frappe.db.sql(
-				f"select host, scheduled_time, duration from {BY_NAME} lock in share mode",
+				f"select host, scheduled_time, duration, appointment_type from {BY_NAME} lock in share mode",
 				{**values, "names": sorted(names)},
 			)
 			if names
@@ -192,35 +205,100 @@ def busy_intervals(
 	else:
 		rows = joined_rows(values)
 		if rows is None:
-			rows = frappe.db.sql(f"select host, scheduled_time, duration from {BY_RANGE}", values)
+			rows = frappe.db.sql(
+				f"select host, scheduled_time, duration, appointment_type from {BY_RANGE}", values
+			)
 	busy = {h: [] for h in hosts}
 	zone = site_zone()
-	for host, scheduled_time, duration in rows:
+	no_type = buffers[None]
+	for host, scheduled_time, duration, appointment_type in rows:
 		start = scheduled_time.replace(tzinfo=zone).astimezone(UTC)  # as_utc, for thousands of rows
-		held = availability.occupied(start, cint(duration), buffer)
+		held = timing.held(start, cint(duration), buffers.get(appointment_type or None, no_type))
 		if availability.clash(held, (since, until)):
 			busy[host].append(held)
 	return busy
 
 
 def joined_rows(values: dict) -> list[tuple] | None:
-	"""The appointments of BY_RANGE as (host, scheduled_time, duration), read as one row per host
-	with their starts (as microseconds) and durations joined: a month of a busy calendar is thousands
-	of rows, and reading each as a row of its own costs several times as much. None when a host's
-	list came back cut short (longer than the server's group_concat_max_len)."""
+	"""The appointments of BY_RANGE as (host, scheduled_time, duration, appointment_type), read as one
+	row per host with their starts (as microseconds), durations and types joined: a month of a busy
+	calendar is thousands of rows, and reading each as a row of its own costs several times as much.
+	None when a host's list came back cut short (longer than the server's group_concat_max_len)."""
 	found = []
 	for host, count, joined in frappe.db.sql(
 		f"""select host, count(*), group_concat(timestampdiff(microsecond, '1970-01-01', scheduled_time),
-		' ', ifnull(duration, 0) order by scheduled_time separator ',') from {BY_RANGE} group by host""",
+		' ', ifnull(duration, 0), ' ', ifnull(appointment_type, '') order by scheduled_time separator ',')
+		from {BY_RANGE} group by host""",
 		values,
 	):
 		items = (joined.decode() if isinstance(joined, bytes) else joined or "").split(",")
 		if len(items) != count:
 			return None
 		for item in items:
-			microseconds, duration = item.split(" ")
-			found.append((host, NAIVE_EPOCH + timedelta(microseconds=int(microseconds)), int(duration)))
+			microseconds, duration, appointment_type = item.split(" ", 2)
+			found.append(
+				(
+					host,
+					NAIVE_EPOCH + timedelta(microseconds=int(microseconds)),
+					int(duration),
+					appointment_type or None,
+				)
+			)
 	return found
+
+
+def full_days(
+	hosts: list[str], appointment_type: str, limit: int, since: datetime, until: datetime, zones: dict
+) -> dict[str, list[Interval]]:
+	"""The days of [since, until), whole days in each host's zone (`zones`), on which the host holds
+	`limit` or more live appointments of the type: no slot of the type starts on them."""
+	if not hosts or limit <= 0:
+		return {}
+	rows = frappe.db.sql(
+		f"""select host, scheduled_time from `tab{APPOINTMENT}` force index (host_scheduled_time_index)
+		where host in %(hosts)s and status in %(live)s and appointment_type = %(type)s
+		and scheduled_time >= %(lowest)s and scheduled_time < %(highest)s""",
+		{
+			"hosts": list(hosts),
+			"live": LIVE_LABELS,
+			"type": appointment_type,
+			"lowest": to_site(since) - SLACK,
+			"highest": to_site(until) + SLACK,
+		},
+	)
+	counts: dict[tuple[str, date], int] = {}
+	for host, scheduled_time in rows:
+		day = as_utc(scheduled_time).astimezone(zones[host]).date()
+		counts[(host, day)] = counts.get((host, day), 0) + 1
+	found: dict[str, list[Interval]] = {}
+	for (host, day), count in sorted(counts.items()):
+		if count >= limit:
+			zone = zones[host]
+			found.setdefault(host, []).append(
+				(availability.day_start(day, zone), availability.day_start(day + timedelta(days=1), zone))
+			)
+	return found
+
+
+def held_that_day(host: str, appointment_type: str, start: datetime, zone: ZoneInfo, exclude: str) -> int:
+	"""How many live appointments of the type the host holds on the day of `start` in `zone`, as
+	committed now and in this transaction (for a save under the host's lock, see lock_hosts)."""
+	day = start.astimezone(zone).date()
+	since, until = availability.day_start(day, zone), availability.day_start(day + timedelta(days=1), zone)
+	query = f"""select name from `tab{APPOINTMENT}` force index (host_scheduled_time_index)
+		where host = %(host)s and status in %(live)s and appointment_type = %(type)s
+		and scheduled_time >= %(since)s and scheduled_time < %(until)s and name != %(exclude)s"""
+	values = {
+		"host": host,
+		"live": LIVE_LABELS,
+		"type": appointment_type,
+		"since": to_site(since),
+		"until": to_site(until),
+		"exclude": exclude or "",
+	}
+	names = {r[0] for r in committed_now(query, values)}
+	names.update(frappe.db.sql_list(query, values))
+	return len(names)
 
 
 def committed_now(query: str, values: dict) -> tuple:
@@ -256,9 +334,18 @@ def own_connection():
 	return _own.db
 
 
-def calendars(hosts: list[str] | None, since: datetime, until: datetime, buffer: int) -> list[HostCalendar]:
+def calendars(
+	hosts: list[str] | None,
+	since: datetime,
+	until: datetime,
+	buffer: int,
+	buffer_before: int = 0,
+	per_day: tuple[str, int] | None = None,
+) -> list[HostCalendar]:
 	"""The hosts who can take appointments (all, or those named: `active_hosts`), with their hours,
-	time off and busy time around [since, until)."""
+	time off and busy time around [since, until), for slots there that hold `buffer_before` minutes
+	before them and `buffer` after. `per_day` (a type and its most a day per host): the days on which
+	a host has reached it are closed."""
 	active = active_hosts(hosts)
 	if not active:
 		return []
@@ -286,16 +373,21 @@ def calendars(hosts: list[str] | None, since: datetime, until: datetime, buffer:
 		fields=["parent", "from_datetime", "to_datetime"],
 	)
 	# The busy time that can touch a slot: up to a slot's length and buffer past the range's end.
-	busy = busy_intervals(names, since, until + timedelta(minutes=MAX_DURATION + buffer), buffer)
+	busy = busy_intervals(
+		names, since - timedelta(minutes=buffer_before), until + timedelta(minutes=MAX_DURATION + buffer)
+	)
+	zones = {r.name: zone_of(r.time_zone) for r in records}
+	closed = full_days(names, *per_day, since, until, zones) if per_day else {}
 	return [
 		HostCalendar(
 			host=r.name,
-			zone=zone_of(r.time_zone),
+			zone=zones[r.name],
 			blocks=blocks_of([h for h in hours if h.parent == r.name]),
 			time_off=[
 				(as_utc(t.from_datetime), as_utc(t.to_datetime)) for t in time_off if t.parent == r.name
 			],
 			busy=busy[r.name],
+			closed=closed.get(r.name, []),
 		)
 		for r in records
 	]

@@ -12,30 +12,29 @@ import frappe
 from frappe.utils import now_datetime
 
 from crm_appointments.core.names import HOST
-from crm_appointments.core.settings import (
-	DEFAULT_HORIZON_DAYS,
-	booking_duration,
-	buffer_minutes,
-	get_settings,
-)
-from crm_appointments.scheduling import availability, host_calendars
+from crm_appointments.scheduling import availability, host_calendars, timing
 from crm_appointments.scheduling.availability import SlotQuery
 from crm_appointments.scheduling.timezones import as_utc
 
 
-def query_for(since: datetime, until: datetime, duration: int | None = None) -> SlotQuery:
-	"""Starts in [since, until) with the settings' rules (notice and horizon counted from now)."""
-	settings = get_settings()
-	duration = duration or booking_duration()
+def query_for(
+	since: datetime, until: datetime, duration: int | None = None, appointment_type: str | None = None
+) -> SlotQuery:
+	"""Starts in [since, until) with the type's timing (scheduling/timing.py; no type: the settings'),
+	notice and horizon counted from now. A `duration` asked for replaces the type's, and then the
+	slots step by it unless the type or the settings set an interval."""
+	rules = timing.timing_of(appointment_type)
 	now = as_utc(now_datetime())
+	duration = duration or rules.duration
 	return SlotQuery(
 		since=since,
 		until=until,
 		duration=duration,
-		interval=settings.slot_interval or duration,
-		buffer=buffer_minutes(),
-		earliest=now + timedelta(minutes=settings.minimum_notice or 0),
-		latest=now + timedelta(days=settings.booking_horizon or DEFAULT_HORIZON_DAYS),
+		interval=rules.interval or duration,
+		buffer=rules.buffer_after,
+		earliest=now + timedelta(minutes=rules.minimum_notice),
+		latest=now + timedelta(days=rules.booking_horizon),
+		buffer_before=rules.buffer_before,
 	)
 
 
@@ -51,15 +50,25 @@ def free_slots(
 	time_zone: str,
 	hosts: list[str] | None = None,
 	duration: int | None = None,
+	appointment_type: str | None = None,
 ) -> list[availability.Interval]:
-	"""Free starts of these hosts, or (None) of every enabled host."""
+	"""Free starts of these hosts, or (None) of every enabled host, for the type (None: the settings'
+	timing, as for an appointment with no type)."""
 	since, until = days_range(start, end, time_zone)
-	query = query_for(since, until, duration)
+	query = query_for(since, until, duration, appointment_type)
 	if query.latest < since or query.earliest >= until:
 		return []
 	since, until = max(since, query.earliest), min(until, query.latest + timedelta(seconds=1))
-	calendars = host_calendars.calendars(hosts, since, until, query.buffer)
+	calendars = host_calendars.calendars(
+		hosts, since, until, query.buffer, query.buffer_before, per_day_of(appointment_type)
+	)
 	return availability.slots(calendars, query)
+
+
+def per_day_of(appointment_type: str | None) -> tuple[str, int] | None:
+	"""The type and its most a day per host, when it has one."""
+	limit = timing.timing_of(appointment_type).max_per_day if appointment_type else 0
+	return (appointment_type, limit) if limit else None
 
 
 def hosts_shown_to_caller(host: str | None = None) -> list[str] | None:

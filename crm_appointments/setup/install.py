@@ -94,11 +94,9 @@ def make_default_type():
 	"""The `appointment` type, made from the booking settings, on a site that has no type: /book and
 	API clients that name no type book it, as they booked before types existed."""
 	from crm_appointments.core.names import APPOINTMENT_TYPE, DEFAULT_TYPE
-	from crm_appointments.core.settings import get_settings
 
 	if frappe.db.count(APPOINTMENT_TYPE):
 		return
-	settings = get_settings()
 	frappe.get_doc(
 		{
 			"doctype": APPOINTMENT_TYPE,
@@ -106,12 +104,14 @@ def make_default_type():
 			"slug": DEFAULT_TYPE,
 			"enabled": 1,
 			"public": 1,
-			"duration": settings.booking_duration or None,
-			"slot_interval": settings.slot_interval or None,
+			# Every timing field at 0: the settings' values (scheduling/timing.py), now and after an
+			# admin changes the settings, as booking behaved before types.
+			"duration": 0,
+			"slot_interval": 0,
 			"buffer_before": 0,
-			"buffer_after": settings.buffer_minutes or 0,
-			"minimum_notice": settings.minimum_notice,
-			"booking_horizon": settings.booking_horizon or None,
+			"buffer_after": 0,
+			"minimum_notice": 0,
+			"booking_horizon": 0,
 			"max_per_day": 0,
 			"host_choice": "Any free host",
 		}

@@ -26,20 +26,20 @@ from crm_appointments.core.exceptions import (
 	TerminalAppointmentError,
 )
 from crm_appointments.core.frappe_adapter import ChecksBeforeLinks
-from crm_appointments.core.names import APPOINTMENT, HOST
+from crm_appointments.core.names import APPOINTMENT, APPOINTMENT_TYPE, HOST
 from crm_appointments.core.party import party_doctypes
 from crm_appointments.core.random_ids import random_part
 from crm_appointments.core.settings import (
 	DEFAULT_DURATION,
 	MAX_DURATION,
 	MIN_DURATION,
-	buffer_minutes,
 	get_settings,
 )
+from crm_appointments.crm_appointments.doctype.crm_appointment_type import crm_appointment_type as types
 from crm_appointments.notify import assignments as host_assignment
 from crm_appointments.notify import emails as appointment_mail
 from crm_appointments.records import deletion as belongings
-from crm_appointments.scheduling import availability, host_calendars
+from crm_appointments.scheduling import availability, host_calendars, timing
 from crm_appointments.scheduling.host_calendars import host_name
 from crm_appointments.scheduling.timezones import site_zone
 
@@ -50,6 +50,7 @@ MAX_DATA_LENGTH = 140
 # Frappe refuses a longer value in a Phone field with its own error, naming no field; ours comes first.
 MAX_PHONE_LENGTH = 20
 MAX_REASON_LENGTH = 1000
+MAX_ANSWER_LENGTH = 2000
 
 PHONE_PATTERN = re.compile(r"^[0-9 +\-().]+$")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
@@ -62,6 +63,8 @@ OPTIONAL_FIELDS = (
 	"appointment_with",
 	"party",
 	"host",
+	"appointment_type",
+	"location",
 )
 
 
@@ -94,6 +97,8 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		answers: DF.JSON | None
+		appointment_type: DF.Link | None
 		appointment_with: DF.Link | None
 		calendar_event: DF.Link | None
 		customer_details: DF.LongText | None
@@ -104,6 +109,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		customer_skype: DF.Data | None
 		duration: DF.Int
 		host: DF.Link | None
+		location: DF.SmallText | None
 		manage_token_hash: DF.Data | None
 		party: DF.DynamicLink | None
 		scheduled_time: DF.Datetime
@@ -192,6 +198,8 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			self.validate_customer_fields()
 		self.validate_scheduled_time()
 		self.validate_duration()
+		self.validate_type()
+		self.validate_answers()
 		if not self.flags.restoring:
 			# A restored appointment's status and times were valid when it was deleted; they come back
 			# as they were, if its host is still free then.
@@ -200,6 +208,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			self.bump_calendar_sequence()
 		if self.holds_new_time():
 			self.validate_host_is_free()
+			self.validate_max_per_day()
 			self.warn_outside_hours()
 
 	def keep_as_deleted(self):
@@ -269,9 +278,13 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		return workflow.value_of(self.status) in workflow.LIVE
 
 	def held_interval(self):
-		"""What the appointment holds of its host's time (UTC): its length and the buffer after it."""
-		return availability.occupied(
-			host_calendars.as_utc(self.scheduled_time), cint(self.duration), buffer_minutes()
+		"""What the appointment holds of its host's time (UTC): its length, padded by its type's buffers
+		(scheduling/timing.py)."""
+		buffers = timing.buffers_by_type()
+		return timing.held(
+			host_calendars.as_utc(self.scheduled_time),
+			cint(self.duration),
+			buffers.get(self.appointment_type or None, buffers[None]),
 		)
 
 	def holds_new_time(self) -> bool:
@@ -310,7 +323,11 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			if value is not None and not cstr(value).strip():
 				self.set(fieldname, None)
 		if self.duration in (None, ""):
-			self.duration = get_settings().default_duration or DEFAULT_DURATION
+			self.duration = (
+				timing.timing_of(self.appointment_type).duration
+				if self.appointment_type
+				else get_settings().default_duration or DEFAULT_DURATION
+			)
 		if self.status in (None, ""):
 			self.status = workflow.label_of(workflow.DEFAULT)
 		self.status = workflow.label_of(self.status) or self.status
@@ -424,11 +441,10 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		and then reads what it committed (see host_calendars)."""
 		host_calendars.lock_hosts([self.host])
 		held = self.held_interval()
-		busy = host_calendars.busy_intervals([self.host], *held, buffer_minutes(), self.name, locking=True)
+		busy = host_calendars.busy_intervals([self.host], *held, exclude=self.name, locking=True)
 		if not busy[self.host]:
 			return
-		start, end = min(busy[self.host])
-		end -= timedelta(minutes=buffer_minutes())
+		start, end = self.clashing_appointment(min(busy[self.host]))
 		site_start, site_end = host_calendars.to_site(start), host_calendars.to_site(end)
 		until = (
 			frappe.utils.format_time(site_end)
@@ -439,10 +455,106 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		message = _("{0} already has an appointment from {1} to {2} ({3}).").format(
 			escape(host_name(self.host)), frappe.utils.format_datetime(site_start), until, site_zone().key
 		)
-		if buffer_minutes():
-			message += " " + _("Appointments keep {0} minutes free after them.").format(buffer_minutes())
+		buffers = timing.buffers_by_type()
+		before, after = buffers.get(self.appointment_type or None, buffers[None])
+		if before:
+			message += " " + _(
+				"Appointments of this kind keep {0} minutes free before and {1} after them."
+			).format(before, after)
+		elif after:
+			message += " " + _("Appointments keep {0} minutes free after them.").format(after)
 		message += " " + _("Choose another time or host.")
 		exceptions.throw(DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free"))
+
+	def clashing_appointment(self, padded):
+		"""The start and end (UTC) of the appointment whose padded time is `padded` (for the message)."""
+		buffers = timing.buffers_by_type()
+		before, after = buffers.get(None)
+		rows = frappe.db.sql(
+			f"""select scheduled_time, duration, appointment_type from `tab{APPOINTMENT}`
+			where host = %s and name != %s and status in %s and scheduled_time >= %s and scheduled_time <= %s""",
+			(
+				self.host,
+				self.name or "",
+				host_calendars.LIVE_LABELS,
+				host_calendars.to_site(padded[0]) - timedelta(days=1),
+				host_calendars.to_site(padded[1]),
+			),
+		)
+		for scheduled_time, duration, appointment_type in rows:
+			start = host_calendars.as_utc(scheduled_time)
+			if timing.held(start, duration, buffers.get(appointment_type, (before, after))) == padded:
+				return start, start + timedelta(minutes=cint(duration))
+		return padded
+
+	def validate_max_per_day(self):
+		"""A type's most a day per host (its `max_per_day`): a customer's booking is refused past it, as
+		a taken slot (the next free host is tried); staff are warned. Counted under the host's lock
+		(validate_host_is_free took it), as committed now."""
+		limit = timing.timing_of(self.appointment_type).max_per_day if self.appointment_type else 0
+		if not limit:
+			return
+		zone = host_calendars.zone_of(frappe.db.get_value(HOST, self.host, "time_zone"))
+		start = host_calendars.as_utc(self.scheduled_time)
+		held = host_calendars.held_that_day(self.host, self.appointment_type, start, zone, self.name)
+		if held < limit:
+			return
+		message = _("{0} already has {1} appointments of this type that day (at most {2}).").format(
+			escape(host_name(self.host)), held, limit
+		)
+		if self.flags.self_service:
+			exceptions.throw(
+				DoubleBookingError, message, fieldname="scheduled_time", title=_("Host fully booked")
+			)
+		frappe.msgprint(message, title=_("Past the day's limit"), indicator="orange", alert=True)
+
+	def validate_type(self):
+		"""The type is one that exists (a link); a new appointment, or one given another type, takes
+		where it happens from the type unless a location was given; a Phone type with no number of
+		its own calls the customer, whose number is then required."""
+		if not self.appointment_type:
+			return
+		before = None if self.is_new() else self.get_doc_before_save()
+		if before is not None and before.appointment_type == self.appointment_type:
+			return
+		kind = frappe.get_cached_doc(APPOINTMENT_TYPE, self.appointment_type)
+		if kind.location_kind == "Phone" and not kind.location and not self.customer_phone_number:
+			self.throw_invalid(
+				"customer_phone_number",
+				_("{0} takes place by phone: give the customer's phone number.").format(
+					frappe.bold(escape(kind.title))
+				),
+			)
+		if not self.location:
+			self.location = types.location_for(kind, self.customer_phone_number)
+
+	def validate_answers(self):
+		"""Answers are a list of {"question", "answer"} texts (the booking's questions, as asked)."""
+		answers = self.answers
+		if answers in (None, "", "[]"):
+			self.answers = None
+			return
+		if isinstance(answers, str):
+			try:
+				answers = json.loads(answers)
+			except ValueError:
+				self.throw_invalid("answers", _("Answers must be a JSON list."))
+		if not isinstance(answers, list) or len(answers) > types.MAX_QUESTIONS:
+			self.throw_invalid(
+				"answers", _("Answers must be a list of at most {0} answers.").format(types.MAX_QUESTIONS)
+			)
+		for item in answers:
+			if (
+				not isinstance(item, dict)
+				or set(item) != {"question", "answer"}
+				or not all(isinstance(item[k], str) for k in item)
+			):
+				self.throw_invalid("answers", _('Each answer must be {"question": text, "answer": text}.'))
+			if len(item["answer"]) > MAX_ANSWER_LENGTH or len(item["question"]) > MAX_DATA_LENGTH:
+				self.throw_invalid(
+					"answers", _("An answer may be at most {0} characters long.").format(MAX_ANSWER_LENGTH)
+				)
+		self.answers = json.dumps(answers, ensure_ascii=False)
 
 	def warn_outside_hours(self):
 		"""Staff may book a host outside their weekly hours; the desk says so. It says so too when the

@@ -47,3 +47,9 @@ class CRMAppointmentSettings(Document):
 			frappe.throw(_("Minimum Notice cannot be negative."))
 		if not 1 <= (self.booking_horizon or 0) <= MAX_HORIZON_DAYS:
 			frappe.throw(_("Booking Horizon must be from 1 to {0} days.").format(MAX_HORIZON_DAYS))
+		self.video_meeting_service = (self.video_meeting_service or "").strip() or None
+		if self.video_meeting_service and not self.video_meeting_service.startswith("https://"):
+			frappe.throw(
+				_("The Video Meeting Service must be an https:// address, like https://meet.jit.si/."),
+				title=_("Invalid value"),
+			)

@@ -17,18 +17,19 @@ from frappe.utils import cint
 
 from crm_appointments.core import slugs
 from crm_appointments.core.names import APPOINTMENT_TYPE
+from crm_appointments.core.random_ids import random_part
 from crm_appointments.core.settings import (
-	DEFAULT_HORIZON_DAYS,
-	DEFAULT_NOTICE,
 	MAX_BUFFER,
 	MAX_DURATION,
 	MAX_HORIZON_DAYS,
 	MIN_DURATION,
-	booking_duration,
 	get_settings,
 )
+from crm_appointments.scheduling import timing
 
 QUESTION_KINDS = ("Data", "Long Text", "Select", "Check")
+DEFAULT_VIDEO_SERVICE = "https://meet.jit.si/"
+RESERVED_SLUGS = ("manage",)
 MAX_QUESTIONS = 20
 
 
@@ -50,6 +51,8 @@ class CRMAppointmentType(Document):
 
 	def set_slug(self):
 		slug = slugs.settle(self.slug, APPOINTMENT_TYPE, self.title, "type", exclude=self.name)
+		if slug in RESERVED_SLUGS:  # /book/manage/<token> is the manage link's address
+			frappe.throw(_("{0} cannot be a type's slug: choose another.").format(frappe.bold(slug)))
 		if slug is None:
 			frappe.throw(
 				_("The slug may hold only lowercase letters, digits and single hyphens (like intro-call)."),
@@ -120,23 +123,52 @@ class CRMAppointmentType(Document):
 				)
 
 	def effective(self) -> frappe._dict:
-		"""The timing this type books with: its own values, or the booking settings' where empty."""
-		settings = get_settings()
-		duration = cint(self.duration) or booking_duration()
+		"""The timing this type books with: its own values, or the booking settings' where left at 0
+		(scheduling/timing.py, the one place that says so)."""
+		rules = timing.timing_from(self)
 		return frappe._dict(
-			duration=duration,
-			slot_interval=cint(self.slot_interval) or duration,
-			buffer_before=cint(self.buffer_before),
-			buffer_after=cint(self.buffer_after),
-			minimum_notice=cint(self.minimum_notice)
-			if self.minimum_notice not in (None, "")
-			else cint(settings.minimum_notice if settings.minimum_notice is not None else DEFAULT_NOTICE),
-			booking_horizon=cint(self.booking_horizon)
-			or cint(settings.booking_horizon)
-			or DEFAULT_HORIZON_DAYS,
-			max_per_day=cint(self.max_per_day),
+			duration=rules.duration,
+			slot_interval=rules.interval or rules.duration,
+			buffer_before=rules.buffer_before,
+			buffer_after=rules.buffer_after,
+			minimum_notice=rules.minimum_notice,
+			booking_horizon=rules.booking_horizon,
+			max_per_day=rules.max_per_day,
 		)
 
 
 def choices(question) -> list[str]:
 	return [line.strip() for line in (question.options or "").splitlines() if line.strip()]
+
+
+def location_for(appointment_type, customer_phone_number: str | None = None) -> str | None:
+	"""Where a new appointment of this type takes place: the address (In person), the fixed meeting
+	link or a new private room on the settings' meeting service (Video), the type's number or else
+	the customer's (Phone)."""
+	kind = appointment_type.location_kind
+	if kind == "Video" and not appointment_type.location:
+		return new_video_room()
+	if kind == "Phone" and not appointment_type.location:
+		return customer_phone_number or None
+	return appointment_type.location or None
+
+
+def new_video_room() -> str:
+	"""A room link nobody can guess (over 100 random bits) on the site's public meeting service."""
+	service = (get_settings().video_meeting_service or DEFAULT_VIDEO_SERVICE).strip()
+	if not service.endswith("/"):
+		service += "/"
+	return service + "crm-" + random_part(20)
+
+
+@frappe.whitelist()
+def desk_defaults(appointment_type: str) -> dict:
+	"""What the appointment form takes from a type when it is chosen: its duration, and its fixed
+	location (an address, a meeting link, a phone number), for a user who may read the type."""
+	doc = frappe.get_doc(APPOINTMENT_TYPE, appointment_type)
+	doc.check_permission("read")
+	return {
+		"duration": doc.effective().duration,
+		"location_kind": doc.location_kind or None,
+		"location": doc.location or None,
+	}
