@@ -13,6 +13,7 @@ frappe.ui.form.on("CRM Appointment", {
 
 	refresh(frm) {
 		const form = crm_appointments.appointment_form;
+		form.show_answers(frm);
 		if (frm.is_new()) {
 			frm.add_custom_button(__("Find a time"), () => form.find_a_time(frm));
 			return;
@@ -33,6 +34,22 @@ frappe.ui.form.on("CRM Appointment", {
 
 	appointment_with(frm) {
 		frm.set_value("party", null);
+	},
+
+	// A type sets the duration and, on a new appointment, where it takes place (a video type with no
+	// fixed link gets its room when saved); the server's rules still decide on save.
+	appointment_type(frm) {
+		if (!frm.doc.appointment_type) return;
+		frappe
+			.xcall(
+				"crm_appointments.crm_appointments.doctype.crm_appointment_type.crm_appointment_type.desk_defaults",
+				{ appointment_type: frm.doc.appointment_type }
+			)
+			.then((defaults) => {
+				const values = { duration: defaults.duration };
+				if (frm.is_new() && !frm.doc.location && defaults.location) values.location = defaults.location;
+				frm.set_value(values);
+			});
 	},
 });
 
@@ -122,6 +139,7 @@ Object.assign(crm_appointments.appointment_form, {
 			const question = ++asked;
 			const params = new URLSearchParams({ start: day, end: day, host, time_zone: user_zone });
 			if (duration) params.set("duration", duration);
+			if (frm.doc.appointment_type) params.set("type", frm.doc.appointment_type);
 			say(__("Looking for free times…"));
 			fetch(`/api/crm/slots?${params}`, {
 				credentials: "same-origin",
@@ -187,7 +205,9 @@ Object.assign(crm_appointments.appointment_form, {
 					fieldname: "duration",
 					fieldtype: "Int",
 					label: __("Duration (minutes)"),
-					description: __("Empty: the booking duration from the settings."),
+					description: frm.doc.appointment_type
+						? __("Empty: the type's duration. The type's interval and buffers apply.")
+						: __("Empty: the booking duration from the settings."),
 					default: frm.doc.duration,
 					onchange: () => show_slots(),
 				},
@@ -197,6 +217,23 @@ Object.assign(crm_appointments.appointment_form, {
 		});
 		dialog.show();
 		show_slots();
+	},
+
+	// The customer's answers to the booking questions, as text (nothing they typed is read as HTML).
+	show_answers(frm) {
+		const field = frm.fields_dict.answers_html;
+		if (!field) return;
+		let answers = [];
+		try {
+			answers = JSON.parse(frm.doc.answers || "[]") || [];
+		} catch (e) {
+			answers = [];
+		}
+		const list = $('<dl class="crm-answers">');
+		for (const item of answers) {
+			list.append($("<dt>").text(item.question), $("<dd>").text(item.answer));
+		}
+		field.$wrapper.empty().append(list);
 	},
 
 	add_links(frm) {
