@@ -32,7 +32,7 @@ from crm_appointments.core.names import APPOINTMENT, HOST, HOST_HOURS, HOST_TIME
 from crm_appointments.core.settings import (
 	MAX_DURATION,
 )
-from crm_appointments.scheduling import availability, timing
+from crm_appointments.scheduling import availability, event_busy, timing
 from crm_appointments.scheduling.availability import HostCalendar, Interval, WeeklyBlock
 from crm_appointments.scheduling.timezones import as_utc, site_zone
 
@@ -378,6 +378,13 @@ def calendars(
 	)
 	zones = {r.name: zone_of(r.time_zone) for r in records}
 	closed = full_days(names, *per_day, since, until, zones) if per_day else {}
+	# Their own Frappe Events (meetings) block them too, unpadded (event_busy.py).
+	meetings = event_busy.busy(
+		names,
+		since - timedelta(minutes=buffer_before),
+		until + timedelta(minutes=MAX_DURATION + buffer),
+		zones,
+	)
 	return [
 		HostCalendar(
 			host=r.name,
@@ -386,7 +393,7 @@ def calendars(
 			time_off=[
 				(as_utc(t.from_datetime), as_utc(t.to_datetime)) for t in time_off if t.parent == r.name
 			],
-			busy=busy[r.name],
+			busy=busy[r.name] + meetings.get(r.name, []),
 			closed=closed.get(r.name, []),
 		)
 		for r in records

@@ -39,7 +39,7 @@ from crm_appointments.crm_appointments.doctype.crm_appointment_type import crm_a
 from crm_appointments.notify import assignments as host_assignment
 from crm_appointments.notify import emails as appointment_mail
 from crm_appointments.records import deletion as belongings
-from crm_appointments.scheduling import availability, host_calendars, timing
+from crm_appointments.scheduling import availability, event_busy, host_calendars, timing
 from crm_appointments.scheduling.host_calendars import host_name
 from crm_appointments.scheduling.timezones import site_zone
 
@@ -443,6 +443,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		held = self.held_interval()
 		busy = host_calendars.busy_intervals([self.host], *held, exclude=self.name, locking=True)
 		if not busy[self.host]:
+			self.validate_host_has_no_meeting(held)
 			return
 		start, end = self.clashing_appointment(min(busy[self.host]))
 		site_start, site_end = host_calendars.to_site(start), host_calendars.to_site(end)
@@ -463,6 +464,23 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 			).format(before, after)
 		elif after:
 			message += " " + _("Appointments keep {0} minutes free after them.").format(after)
+		message += " " + _("Choose another time or host.")
+		exceptions.throw(DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free"))
+
+	def validate_host_has_no_meeting(self, held):
+		"""The host's own Frappe Events (a meeting in their calendar: scheduling/event_busy.py) block
+		the time too; the message names the times only, not what the meeting is."""
+		zone = host_calendars.zone_of(frappe.db.get_value(HOST, self.host, "time_zone"))
+		meetings = event_busy.busy([self.host], *held, {self.host: zone})[self.host]
+		if not meetings:
+			return
+		start, end = min(meetings)
+		message = _("{0} has another meeting in their calendar from {1} to {2} ({3}).").format(
+			escape(host_name(self.host)),
+			frappe.utils.format_datetime(host_calendars.to_site(start)),
+			frappe.utils.format_datetime(host_calendars.to_site(end)),
+			site_zone().key,
+		)
 		message += " " + _("Choose another time or host.")
 		exceptions.throw(DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free"))
 
