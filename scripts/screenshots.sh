@@ -21,7 +21,7 @@ if [ "${1:-}" = --booking ]; then
 else
 	CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_desk_browser.py tests/test_desk_hosts_browser.py \
 		tests/test_calendar_feed.py \
-		-k "test_the_pages_shown_in_the_readme or test_find_a_time_offers or test_a_manager_sets_up_a_host or as_the_readme_shows"
+		-k "test_the_pages_shown_in_the_readme or test_find_a_time_offers or test_a_manager_sets_up_a_host or test_a_manager_sets_up_a_type or as_the_readme_shows"
 fi
 mkdir -p docs/screenshots
 cp "$shots"/*.png docs/screenshots/

@@ -56,6 +56,8 @@ def test_a_given_slug_is_kept_lowercased():
 		({"booking_horizon": 731}, "Booking Horizon"),
 		({"max_per_day": -1}, "Most a Day"),
 		({"location_kind": "Video", "location": "http://meet.example/room"}, "https://"),
+		({"location_kind": "In person"}, "address"),
+		({"slug": "manage"}, "cannot be a type's slug"),
 	],
 )
 def test_timing_and_place_are_checked_with_a_message_naming_the_field(fields, message):

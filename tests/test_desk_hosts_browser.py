@@ -330,3 +330,43 @@ def test_the_host_fields_offer_only_enabled_hosts(page):
 	for offered in (quick, form, dialog):
 		assert HOST in offered and OTHER in offered
 		assert "Administrator" not in offered
+
+
+def test_a_manager_sets_up_a_type_and_choosing_it_on_an_appointment_sets_its_length_and_place(
+	manager_page,
+):
+	"""New type: title, length, in person at the shop; then a new appointment of that type."""
+	page = manager_page
+	browser.open_route(page, page.base, "/app/crm-appointment-type/new")
+	page.locator('.frappe-control[data-fieldname="title"] input').fill("Fitting")
+	page.locator('.frappe-control[data-fieldname="duration"] input').fill("60")
+	page.locator('.frappe-control[data-fieldname="buffer_after"] input').fill("15")
+	page.locator('.frappe-control[data-fieldname="location_kind"] select').select_option("In person")
+	address = page.locator('.frappe-control[data-fieldname="location"] textarea')
+	address.wait_for()
+	address.fill("Hauptstraße 5, Berlin")
+	browser.wait_idle(page)
+	page.keyboard.press("Control+s")
+	page.wait_for_function(
+		"() => cur_frm && !cur_frm.is_new() && cur_frm.doc.name === 'fitting'", timeout=20_000
+	)
+	browser.screenshot(page, "type_form")
+	frappe.db.rollback()
+	assert frappe.db.get_value(
+		"CRM Appointment Type", "fitting", ["duration", "buffer_after", "location"]
+	) == (
+		60,
+		15,
+		"Hauptstraße 5, Berlin",
+	)
+
+	browser.open_route(page, page.base, "/app/crm-appointment/new")
+	kind = page.locator('.frappe-control[data-fieldname="appointment_type"] input')
+	kind.fill("fitting")
+	kind.locator("xpath=ancestor::div[contains(@class, 'awesomplete')]").locator(
+		'[role="option"]', has_text="fitting"
+	).first.click()
+	page.wait_for_function(
+		"() => cur_frm.doc.duration === 60 && cur_frm.doc.location === 'Hauptstraße 5, Berlin'",
+		timeout=20_000,
+	)

@@ -95,6 +95,8 @@ class CRMAppointmentType(Document):
 
 	def validate_location(self):
 		self.location = (self.location or "").strip() or None
+		if self.location_kind == "In person" and not self.location:
+			frappe.throw(_("Give the address of an In person type: customers need to know where to go."))
 		if self.location_kind == "Video" and self.location and not self.location.startswith("https://"):
 			frappe.throw(
 				_(
