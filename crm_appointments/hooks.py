@@ -23,8 +23,15 @@ after_request = [
 	"crm_appointments.www.book.page_context.private_page_headers",
 ]
 
-# The self-service booking pages: /book (www/book/index) and the manage link /book/manage/<token>.
-website_route_rules = [{"from_route": "/book/manage/<token>", "to_route": "book/manage"}]
+# The self-service booking pages: the manage link /book/manage/<token> (first: no type may be named
+# `manage`), and /book, /book/<type>, /book/<type>/<host> (all www/book/index). The pages with a type
+# are kept in the page cache under their own address (page_context.TypePage).
+website_route_rules = [
+	{"from_route": "/book/manage/<token>", "to_route": "book/manage"},
+	{"from_route": "/book/<type>", "to_route": "book"},
+	{"from_route": "/book/<type>/<host>", "to_route": "book"},
+]
+page_renderer = ["crm_appointments.www.book.page_context.TypePage"]
 
 # The status workflow and the party DocTypes, for the desk scripts.
 boot_session = "crm_appointments.desk.boot.boot_session"
@@ -68,8 +75,18 @@ doc_events = {
 		],
 		"after_rename": "crm_appointments.rest.listing.bump_generation",
 	},
-	# The booking page is cached: saving the settings it shows clears it.
+	# The booking pages are cached: saving the settings, a type or a host they show clears them.
 	"CRM Appointment Settings": {"on_update": "crm_appointments.www.book.page_context.clear_page_cache"},
+	"CRM Appointment Type": {
+		"on_update": "crm_appointments.www.book.page_context.clear_page_cache",
+		"after_delete": "crm_appointments.www.book.page_context.clear_page_cache",
+		"after_rename": "crm_appointments.www.book.page_context.clear_page_cache",
+	},
+	"CRM Appointment Host": {
+		"on_update": "crm_appointments.www.book.page_context.clear_page_cache",
+		"after_delete": "crm_appointments.www.book.page_context.clear_page_cache",
+		"after_rename": "crm_appointments.www.book.page_context.clear_page_cache",
+	},
 	# An appointment's host is one of its assignees; the sidebar's Assign To is reflected back, and
 	# opening an assignment needs write permission on the appointment (its assignees get its mail)
 	# (notify/assignments.py).

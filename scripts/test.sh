@@ -58,6 +58,18 @@ if ! [ -x "$TEST_TOOLS/bin/schemathesis" ] || ! [ -x "$TEST_TOOLS/bin/openapi-py
 	[ -x "$TEST_TOOLS/bin/pip" ] || as_bench "$PYTHON" -m venv "$TEST_TOOLS"
 	as_bench "$TEST_TOOLS/bin/pip" install -q 'schemathesis~=4.32' 'openapi-python-client~=0.29'
 fi
+# axe-core checks the booking pages for WCAG 2.1 AA in the browser tests (tests/test_booking_types_browser.py
+# injects its axe.min.js); from the npm registry, into the tools' folder, never into this checkout.
+if ! [ -s "$TEST_TOOLS/node_modules/axe-core/axe.min.js" ]; then
+	if ! command -v npm >/dev/null; then
+		[ "$(id -u)" = 0 ] || die "npm is missing: install Debian's npm package (apt-get install npm)"
+		log "installing Debian's npm for axe-core"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+	fi
+	log "installing axe-core into $TEST_TOOLS"
+	as_bench npm install --prefix "$TEST_TOOLS" --no-audit --no-fund --silent 'axe-core@~4.14'
+fi
 
 source_hash() {
 	(cd "$APP_SOURCE" && find crm_appointments -type f \( -name '*.py' -o -name '*.js' -o -name '*.json' -o -name '*.txt' \) -print0 |

@@ -83,14 +83,17 @@
 
 	class Picker {
 		/* root holds [data-day] (date input), [data-zone] (select), [data-slots] (list),
-		   [data-slots-note] (live text). onChange(start or null) follows the choice. */
-		constructor(root, { duration, siteZone, onChange }) {
+		   [data-slots-note] (live text). onChange(start or null) follows the choice. `type` (a slug)
+		   and `host` (a host's handle; changeable, then load() again) narrow the free times. */
+		constructor(root, { duration, type, host, siteZone, onChange }) {
 			this.root = root;
 			this.day = root.querySelector("[data-day]");
 			this.zoneSelect = root.querySelector("[data-zone]");
 			this.list = root.querySelector("[data-slots]");
 			this.note = root.querySelector("[data-slots-note]");
 			this.duration = duration;
+			this.type = type || null;
+			this.host = host || null;
 			this.onChange = onChange || (() => {});
 			this.selected = null;
 			this.request = 0;
@@ -122,6 +125,8 @@
 			this.note.textContent = T.loading;
 			let query = `start=${first}&end=${addDays(first, 13)}&time_zone=${encodeURIComponent(this.zone)}`;
 			if (this.duration) query += `&duration=${this.duration}`;
+			if (this.type) query += `&type=${encodeURIComponent(this.type)}`;
+			if (this.host) query += `&host=${encodeURIComponent(this.host)}`;
 			const answer = await call("GET", `/slots?${query}`);
 			if (mine !== this.request) return; // a later choice of day or zone won
 			this.list.setAttribute("aria-busy", "false");
