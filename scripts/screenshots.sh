@@ -16,8 +16,8 @@ shots="$(mktemp -d /tmp/crm-screenshots.XXXXXX)"
 trap 'rm -rf "$shots"' EXIT
 chown "$BENCH_USER" "$shots" 2>/dev/null || true
 if [ "${1:-}" = --booking ]; then
-	CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_booking_browser.py \
-		-k "books_a_free_time or reschedules_through or booking_is_off"
+	CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_booking_browser.py tests/test_booking_types_browser.py \
+		-k "books_a_free_time or reschedules_through or booking_is_off or lists_the_public_types"
 else
 	CRM_SCREENSHOTS_DIR="$shots" bash scripts/test.sh tests/test_desk_browser.py tests/test_desk_hosts_browser.py \
 		tests/test_calendar_feed.py \

@@ -350,6 +350,7 @@ def test_a_manager_sets_up_a_type_and_choosing_it_on_an_appointment_sets_its_len
 	page.wait_for_function(
 		"() => cur_frm && !cur_frm.is_new() && cur_frm.doc.name === 'fitting'", timeout=20_000
 	)
+	page.evaluate("() => window.scrollTo(0, 0)")
 	browser.screenshot(page, "type_form")
 	frappe.db.rollback()
 	assert frappe.db.get_value(
