@@ -99,7 +99,8 @@ def test_empty_timing_fields_take_the_booking_settings_and_set_ones_their_own():
 # -- an upgraded site ------------------------------------------------------------------------------
 
 
-def test_a_site_with_no_type_gets_the_appointment_type_made_from_its_settings_once():
+def a_site_before_types() -> str:
+	"""No type, and booking settings of its own (in this test's transaction): the settings' name."""
 	frappe.db.delete(APPOINTMENT_TYPE)
 	settings = "CRM Appointment Settings"
 	for field, value in {
@@ -111,6 +112,11 @@ def test_a_site_with_no_type_gets_the_appointment_type_made_from_its_settings_on
 	}.items():
 		frappe.db.set_single_value(settings, field, value)
 	frappe.clear_document_cache(settings, settings)
+	return settings
+
+
+def test_a_site_with_no_type_gets_the_appointment_type_made_from_its_settings_once():
+	a_site_before_types()
 
 	upgrade.execute()
 	upgrade.execute()  # a second migration adds nothing
@@ -136,17 +142,7 @@ def test_an_upgraded_site_offers_the_same_slots_and_keeps_its_appointments_as_th
 
 	from crm_appointments.scheduling import slots, timing
 
-	frappe.db.delete(APPOINTMENT_TYPE)
-	settings = "CRM Appointment Settings"
-	for field, value in {
-		"booking_duration": 45,
-		"slot_interval": 15,
-		"buffer_minutes": 10,
-		"minimum_notice": 90,
-		"booking_horizon": 14,
-	}.items():
-		frappe.db.set_single_value(settings, field, value)
-	frappe.clear_document_cache(settings, settings)
+	settings = a_site_before_types()
 	factories.host("user")
 	day = date.today() + timedelta(days=3)
 	kept = [
