@@ -72,8 +72,12 @@ doc_events = {
 		"after_delete": [
 			"crm_appointments.records.status_counts.after_delete",
 			"crm_appointments.rest.listing.bump_generation",
+			"crm_appointments.webhooks.events.after_delete",
 		],
 		"after_rename": "crm_appointments.rest.listing.bump_generation",
+		# Webhook events, raised in the change's transaction and sent after its commit
+		# (webhooks/events.py): an insert's in its on_update, after the calendar Event is made.
+		"on_update": "crm_appointments.webhooks.events.on_update",
 	},
 	# The booking pages are cached: saving the settings, a type or a host they show clears them.
 	"CRM Appointment Settings": {"on_update": "crm_appointments.www.book.page_context.clear_page_cache"},
@@ -101,9 +105,21 @@ doc_events = {
 	"Event": {"on_update": "crm_appointments.calendars.event.keep_off_party_timeline"},
 }
 
+# Code that sends a reminder tells whoever listens, without importing them (the layers run one way):
+#   for method in frappe.get_hooks("crm_appointment_reminder_sent"): frappe.get_attr(method)(appointment)
+# Webhooks raise `reminder.sent` (webhooks/events.py).
+crm_appointment_reminder_sent = ["crm_appointments.webhooks.events.reminder_sent"]
+
 scheduler_events = {
-	"cron": {"*/5 * * * *": ["crm_appointments.notify.reminders.send_due_reminders"]},
-	"daily": ["crm_appointments.rest.idempotency.delete_expired"],
+	"cron": {
+		"*/5 * * * *": ["crm_appointments.notify.reminders.send_due_reminders"],
+		# Webhook retries that are due, and first tries whose job was lost (webhooks/delivery.py).
+		"* * * * *": ["crm_appointments.webhooks.delivery.send_due_retries"],
+	},
+	"daily": [
+		"crm_appointments.rest.idempotency.delete_expired",
+		"crm_appointments.webhooks.delivery.delete_old_deliveries",
+	],
 	# Repairs what was written around the document API (raw SQL) in the kept counts.
 	"hourly": ["crm_appointments.records.status_counts.reconcile"],
 }

@@ -50,7 +50,10 @@ def remove_made_since(started):
 		frappe.db.delete("CRM Appointment", {"name": name})
 	frappe.db.delete("CRM Appointment Reminder", since)
 	for doctype in ("Communication", "Comment", "Email Queue"):
-		frappe.db.delete(doctype, {**since, "reference_doctype": ("in", ["CRM Appointment", "Event"])})
+		frappe.db.delete(
+			doctype,
+			{**since, "reference_doctype": ("in", ["CRM Appointment", "Event", "CRM Appointment Webhook"])},
+		)
 	# What a host's form records (its calendar feed turned on or off, say).
 	frappe.db.delete("Comment", {**since, "reference_doctype": "CRM Appointment Host"})
 	frappe.db.delete("Email Queue Recipient", since)
@@ -78,10 +81,27 @@ def remove_made_since(started):
 			frappe.db.delete(child, {"parent": name, "parenttype": "CRM Appointment Type"})
 		frappe.db.delete("CRM Appointment Type", {"name": name})
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment Type", "docname": name})
+	remove_webhooks_made_since(since)
 	# Raw deletes go around the document API, so the REST list's cached totals are told here, and the
 	# kept counts recounted (which commits; so would the caller).
 	frappe.db.after_commit.add(listing.replace_generation)
 	appointment_counts.reconcile()
+
+
+def remove_webhooks_made_since(since: dict):
+	"""Webhooks made since, with their events, secrets and versions; every try to deliver an event made
+	since (to any webhook); and the notifications of webhooks switched off."""
+	webhook, delivery = "CRM Appointment Webhook", "CRM Appointment Webhook Delivery"
+	if not frappe.db.table_exists(delivery):  # a site not yet migrated to webhooks
+		return
+	frappe.db.delete(delivery, since)
+	for name in frappe.get_all(webhook, filters=since, pluck="name"):
+		frappe.db.delete("CRM Appointment Webhook Event", {"parent": name, "parenttype": webhook})
+		frappe.db.delete(delivery, {"webhook": name})
+		frappe.db.delete("__Auth", {"doctype": webhook, "name": name})
+		frappe.db.delete("Version", {"ref_doctype": webhook, "docname": name})
+		frappe.db.delete(webhook, {"name": name})
+	frappe.db.delete("Notification Log", {**since, "document_type": webhook})
 
 
 def make_desk_user(email: str, first_name: str, *roles: str):

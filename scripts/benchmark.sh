@@ -13,6 +13,9 @@
 #   bash scripts/benchmark.sh --hosts [--appointments N --requests N --rows N --saves N]
 #                                              GET /api/crm/slots for 5 hosts over 31 days, and the
 #                                              overlap rule's cost on a save at 1,000,000 rows
+#   bash scripts/benchmark.sh --webhooks [--creates N --events N]
+#                                              what raising webhook events adds to a create, and
+#                                              the events one worker delivers a second
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APP_SOURCE="$(pwd)"
@@ -36,6 +39,7 @@ case "${1:-}" in
 	fi
 	;;
 --hosts) script=host_benchmark.py; shift ;;
+--webhooks) script=webhook_benchmark.py; shift ;;
 *) script=api_benchmark.py ;;
 esac
 RUN_IN="$APP_SOURCE" as_bench PYTHONPATH="$APP_SOURCE" PYTHONDONTWRITEBYTECODE=1 \

@@ -23,6 +23,8 @@ LAYERS = [
 			"crm_appointments.rest",
 			"crm_appointments.www",
 			"crm_appointments.patches",
+			# Webhooks: raised from doc_events, sent by jobs, in the API's shape (rest.schema).
+			"crm_appointments.webhooks",
 		],
 	),
 	("booking", ["crm_appointments.booking"]),

@@ -107,6 +107,9 @@ def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], n
 	email_queue, recipients = appointment_mail.send_reminder(doc, nearest)
 	if email_queue:
 		outcome = {"email_queue": email_queue, "queued_at": now_datetime()}
+		# Whoever listens for sent reminders (the webhooks, hooks.py), in this transaction.
+		for method in frappe.get_hooks("crm_appointment_reminder_sent"):
+			frappe.get_attr(method)(doc)
 	else:  # recorded as what happened, not as Queued
 		outcome = {"state": "Not Sent", "note": appointment_mail.why_not_sent(recipients)}
 	frappe.db.set_value(REMINDER, row, {**outcome, "recipients": ", ".join(recipients)})

@@ -62,6 +62,7 @@ def before_uninstall():
 	frappe.db.delete("__UserSettings", {"doctype": ("in", list(ours))})
 	frappe.db.delete("Custom DocPerm", {"parent": ("in", list(ours))})
 	frappe.db.delete("Singles", {"doctype": ("in", list(ours))})  # the settings, were they kept
+	frappe.db.delete("__Auth", {"doctype": ("in", list(ours))})  # Password fields (webhook secrets)
 	sweep(ours)
 
 
