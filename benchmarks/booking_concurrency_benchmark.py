@@ -22,7 +22,6 @@ import random
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import frappe
@@ -30,6 +29,7 @@ import requests
 
 from benchmarks.booking_benchmark import guest, make_hosts, put_back, summary, use_booking_settings
 from harness import site_data
+from harness.clients import at_once
 from harness.live_server import start_live_server, stop_live_server
 
 SITE = os.environ["CRM_TEST_SITE"]
@@ -71,18 +71,6 @@ class Guests:
 			"customer_email": f"bench-concurrent-{self.run}-{i}@example.org",
 			"start": start,
 		}
-
-
-def at_once(count, work):
-	"""Run work(i) in `count` threads released together (tests/test_concurrency.py's); their results."""
-	barrier = threading.Barrier(count)
-
-	def run(i):
-		barrier.wait()
-		return work(i)
-
-	with ThreadPoolExecutor(max_workers=count) as pool:
-		return list(pool.map(run, range(count)))
 
 
 def book(session, base: str, body: dict, headers: dict):

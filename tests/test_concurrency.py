@@ -6,28 +6,16 @@ Each client is a thread with its own HTTP connection; a barrier releases them to
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import frappe
 import pytest
 
+from harness.clients import at_once
 from tests import factories
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 20
-
-
-def at_once(count, work):
-	"""Run work(i) in `count` threads released together; their results, in order."""
-	barrier = threading.Barrier(count)
-
-	def run(i):
-		barrier.wait()
-		return work(i)
-
-	with ThreadPoolExecutor(max_workers=count) as pool:
-		return list(pool.map(run, range(count)))
 
 
 def test_twenty_clients_appending_with_if_match_lose_no_update(client):
