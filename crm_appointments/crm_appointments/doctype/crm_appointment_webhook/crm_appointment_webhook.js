@@ -26,7 +26,8 @@ frappe.ui.form.on("CRM Appointment Webhook", {
 							.join(", ")
 					);
 					if (outcome.error) message += `<br>${frappe.utils.escape_html(outcome.error)}`;
-					message += `<br><a href="/app/crm-appointment-webhook-delivery/${encodeURIComponent(
+					message += `<br><a href="${frappe.utils.get_form_link(
+						"CRM Appointment Webhook Delivery",
 						outcome.name
 					)}">${__("The delivery")}</a>`;
 					frappe.msgprint({

@@ -22,7 +22,8 @@ frappe.ui.form.on("CRM Appointment Webhook Delivery", {
 							.join(", ")
 					);
 					if (outcome.error) message += `<br>${frappe.utils.escape_html(outcome.error)}`;
-					message += `<br><a href="/app/crm-appointment-webhook-delivery/${encodeURIComponent(
+					message += `<br><a href="${frappe.utils.get_form_link(
+						"CRM Appointment Webhook Delivery",
 						outcome.name
 					)}">${__("The new delivery")}</a>`;
 					frappe.msgprint({
