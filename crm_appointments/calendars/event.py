@@ -15,7 +15,7 @@ The appointment's own timeline keeps its entry.
 import frappe
 from frappe.utils import escape_html, get_datetime
 
-from crm_appointments.calendars import ics
+from crm_appointments.calendars import google_push, ics
 from crm_appointments.core import status_workflow as workflow
 from crm_appointments.core.names import APPOINTMENT, HOST
 from crm_appointments.core.random_ids import random_part
@@ -36,7 +36,9 @@ def sync(appointment):
 		event = existing_event(appointment)
 		if event and event.status != EVENT_STATUS[status]:
 			event.status = EVENT_STATUS[status]
+			google_push.before_event_save(event)
 			event.save(ignore_permissions=True)
+			google_push.after_event_save(appointment, event)
 
 
 def existing_event(appointment):
@@ -104,9 +106,11 @@ def upsert_event(appointment):
 		for doctype, name in participants:
 			event.add_participant(doctype, name)
 	event.flags.appointment = appointment
+	google_push.before_event_save(event)
 	event.save(ignore_permissions=True)
 	if appointment.calendar_event != event.name:
 		appointment.db_set("calendar_event", event.name, update_modified=False)
+	google_push.after_event_save(appointment, event)
 
 
 def is_the_apps(participant, appointment) -> bool:
@@ -164,4 +168,5 @@ def remove(appointment):
 	from crm_appointments.records import deletion as belongings
 
 	if appointment.calendar_event and frappe.db.exists("Event", appointment.calendar_event):
+		google_push.before_event_delete(appointment, appointment.calendar_event)
 		belongings.take_away("Event", appointment.calendar_event)
