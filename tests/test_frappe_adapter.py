@@ -123,3 +123,40 @@ def test_a_new_database_connection_is_one_of_its_own():
 		assert db.sql("select database()")[0][0] == frappe.local.conf.db_name
 	finally:
 		db.close()
+
+
+def test_the_requested_path_is_the_address_frappes_path_resolver_was_given():
+	from frappe.website.path_resolver import resolve_path
+
+	before = getattr(frappe.local, "path", None), getattr(frappe.local, "no_cache", None)
+	request, form_dict = getattr(frappe.local, "request", None), frappe.local.form_dict
+	try:
+		frappe.local.request = Request(EnvironBuilder(path="/book/consult/ada").get_environ())
+		frappe.local.form_dict = frappe._dict()
+		resolve_path("book/consult/ada")
+		assert frappe_adapter.requested_path() == "book/consult/ada"
+	finally:
+		(frappe.local.path, frappe.local.no_cache), frappe.local.request = before, request
+		frappe.local.form_dict = form_dict
+
+
+def test_frappes_page_cache_keeps_a_page_only_while_the_adapter_says_so():
+	from frappe.website.router import evaluate_dynamic_routes
+	from frappe.website.utils import can_cache
+	from werkzeug.routing import Rule
+
+	before = getattr(frappe.local, "no_cache", None)
+	request, form_dict = getattr(frappe.local, "request", None), frappe.local.form_dict
+	try:
+		frappe.local.form_dict = frappe._dict()
+		frappe.local.no_cache = 0
+		frappe.local.request = Request(EnvironBuilder(path="/book/consult").get_environ())
+		# A route with arguments switches the cache off, as TypePage's render then undoes.
+		assert evaluate_dynamic_routes([Rule("/book/<type>", endpoint="book")], "book/consult") == "book"
+		assert not can_cache()
+		frappe_adapter.keep_page_in_cache(True)
+		assert can_cache()
+		frappe_adapter.keep_page_in_cache(False)
+		assert not can_cache()
+	finally:
+		frappe.local.no_cache, frappe.local.request, frappe.local.form_dict = before, request, form_dict

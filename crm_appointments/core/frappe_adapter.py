@@ -88,3 +88,17 @@ def new_database_connection(conf):
 		password=conf.db_password,
 		cur_db_name=conf.db_name,
 	)
+
+
+def requested_path() -> str:
+	"""The address the website request asked for, without its slashes: `frappe.local.path`, which
+	Frappe's path resolver sets (frappe/website/path_resolver.resolve_path) before it maps the address
+	to a route and picks a page renderer."""
+	return (getattr(frappe.local, "path", None) or "").strip("/")
+
+
+def keep_page_in_cache(keep: bool) -> None:
+	"""Whether Frappe's website page cache keeps the page being rendered: `frappe.local.no_cache`,
+	which a route with arguments sets (frappe/website/router.evaluate_dynamic_routes) and which
+	frappe.website.utils.cache_html reads before it serves or stores the page under its path."""
+	frappe.local.no_cache = 0 if keep else 1

@@ -11,7 +11,7 @@ from frappe.website.page_renderers.template_page import TemplatePage
 
 from crm_appointments.booking import rules as booking
 from crm_appointments.booking import types
-from crm_appointments.core import slugs
+from crm_appointments.core import frappe_adapter, slugs
 from crm_appointments.core import status_workflow as workflow
 from crm_appointments.core.settings import (
 	DEFAULT_HORIZON_DAYS,
@@ -57,9 +57,9 @@ class TypePage(TemplatePage):
 	endpoint (`book`), which all such addresses share. This page is keyed by its own address, and
 	depends on nothing else (index.py reads the type and host from the address, never from the query
 	string), so it may be kept. Checked on Frappe 15.55: TemplatePage(path) finds the template of
-	`path` and caches under `self.path`; frappe.local.path is the address asked for, and
-	frappe.local.no_cache is what the route set (tests/test_booking_types_browser.py checks the
-	pages come from the cache, and a 404 is a 404)."""
+	`path` and caches under `self.path`; the address asked for and the cache's switch are Frappe's
+	request state, read and set through core/frappe_adapter.py (tests/test_booking_types_browser.py
+	checks the pages come from the cache, and a 404 is a 404)."""
 
 	def __init__(self, path, http_status_code=None):
 		self.address = current_address()
@@ -72,18 +72,18 @@ class TypePage(TemplatePage):
 
 	def render(self):
 		self.path = self.address  # the cache key, and the page's canonical address
-		frappe.local.no_cache = 0
+		frappe_adapter.keep_page_in_cache(True)
 		try:
 			return super().render()
 		except frappe.PageDoesNotExistError:
 			# Frappe's 404 page then, uncached as after any route with arguments: taken from the page
 			# cache, it would be sent with the status 200.
-			frappe.local.no_cache = 1
+			frappe_adapter.keep_page_in_cache(False)
 			raise
 
 
 def current_address() -> str:
-	return (getattr(frappe.local, "path", None) or "").strip("/")
+	return frappe_adapter.requested_path()
 
 
 def booking_address() -> tuple[str | None, str | None]:
