@@ -19,6 +19,8 @@ public booking is open is decided once, by `is_open`.
   host is tried. A booking therefore starts its own transaction (the routes commit before it).
 - Each booking gets a manage token (manage_links.py). Cancel and reschedule need the appointment live
   and its start ahead.
+- The customer hears of a booking, a move and a cancel by email (notify/emails.py) and, while the
+  settings say so, by text message (notify/sms.py: decided here, sent by a job after the commit).
 """
 
 import dataclasses
@@ -36,6 +38,7 @@ from crm_appointments.core.names import APPOINTMENT, APPOINTMENT_TYPE
 from crm_appointments.core.settings import get_settings
 from crm_appointments.crm_appointments.doctype.crm_appointment import crm_appointment as controller
 from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.notify import sms as text_messages
 from crm_appointments.scheduling import availability, host_calendars, slots, timing
 
 CUSTOMER_FIELDS = ("customer_name", "customer_email", "customer_phone_number", "customer_details")
@@ -108,6 +111,7 @@ def book(
 		insert,
 	)
 	appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
+	text_messages.queue_booking_text(doc, text_messages.BOOKED, manage_url(token), time_zone)
 	return doc, token
 
 
@@ -241,6 +245,7 @@ def cancel(doc, reason: str | None = None):
 	ensure_changeable(doc)
 	doc.flags.ignore_permissions = True
 	doc.move_to(workflow.label_of("cancelled"), reason)
+	text_messages.queue_booking_text(doc, text_messages.CANCELLED)
 	return doc
 
 
@@ -279,6 +284,7 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 
 	doc = take_a_host(free_hosts, move, skip_held=False)
 	appointment_mail.send_booking_update(doc, manage_url(token), time_zone)
+	text_messages.queue_booking_text(doc, text_messages.MOVED, manage_url(token), time_zone)
 	return doc
 
 

@@ -8,6 +8,10 @@ reschedule re-arms the reminders. When several offsets of one appointment are du
 scheduler was down, or it was booked at short notice), only the nearest is sent; the others are
 recorded as skipped.
 
+Each offset has a channel (`Email`, `SMS`, `Email and SMS`): the email is queued in the job's
+transaction, the text message marked on the same claim row and sent by a job of its own after the
+commit (notify/sms.py), so the claim that keeps the email once keeps the text once too.
+
 The queries walk the (status, scheduled_time) index over the window of the longest offset, so a
 run's work grows with the reminders due, not with the table.
 """
@@ -21,17 +25,24 @@ from frappe.utils import get_datetime, now_datetime
 from crm_appointments.core import status_workflow as workflow
 from crm_appointments.core.names import APPOINTMENT, REMINDER
 from crm_appointments.core.settings import (
+	get_settings,
 	reminder_offsets,
 )
 from crm_appointments.notify import emails as appointment_mail
+from crm_appointments.notify import sms as text_messages
 from crm_appointments.records.insert_once import insert_if_absent
 
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
 
 
 def send_due_reminders(now=None) -> int:
-	"""Queue every reminder that is due. Returns how many emails were queued."""
+	"""Queue every reminder that is due. Returns how many reminders were queued (by email, text or
+	both)."""
 	now = get_datetime(now) if now else now_datetime()
+	try:
+		text_messages.queue_lost_reminder_texts(now)
+	except Exception:  # the texts' housekeeping never holds up the reminders
+		frappe.log_error(title="CRM Appointment text messages could not be queued again")
 	due = due_reminders(now)
 	sent = 0
 	for (name, scheduled_time), offsets in due.items():
@@ -104,17 +115,34 @@ def send_for_appointment(appointment: str, scheduled_time, offsets: list[int], n
 			frappe.db.set_value(REMINDER, row, {"state": "Skipped", "note": "The appointment changed"})
 		return False
 	(nearest, row), rest = claimed[0], claimed[1:]
-	email_queue, recipients = appointment_mail.send_reminder(doc, nearest)
+	channel = channels().get(nearest) or text_messages.EMAIL
+	email_queue, recipients = None, []
+	if text_messages.by_email(channel):
+		email_queue, recipients = appointment_mail.send_reminder(doc, nearest)
 	if email_queue:
 		outcome = {"email_queue": email_queue, "queued_at": now_datetime()}
+	elif text_messages.by_email(channel):  # recorded as what happened, not as Queued
+		outcome = {"state": "Not Sent", "note": appointment_mail.why_not_sent(recipients)}
+	else:
+		outcome = {"state": "Not Sent", "note": "By text message only (the offset's channel)"}
+	if text_messages.by_sms(channel):
+		outcome.update(text_messages.queue_reminder_text(doc, row))
+	texted = outcome.get("sms_state") == text_messages.QUEUED
+	if email_queue or texted:
 		# Whoever listens for sent reminders (the webhooks, hooks.py), in this transaction.
 		for method in frappe.get_hooks("crm_appointment_reminder_sent"):
 			frappe.get_attr(method)(doc)
-	else:  # recorded as what happened, not as Queued
-		outcome = {"state": "Not Sent", "note": appointment_mail.why_not_sent(recipients)}
-	frappe.db.set_value(REMINDER, row, {**outcome, "recipients": ", ".join(recipients)})
+	frappe.db.set_value(REMINDER, row, {**outcome, "channel": channel, "recipients": ", ".join(recipients)})
 	for _minutes, skipped in rest:
 		frappe.db.set_value(
 			REMINDER, skipped, {"state": "Skipped", "note": f"Superseded by the {nearest}-minute reminder"}
 		)
-	return bool(email_queue)
+	return bool(email_queue or texted)
+
+
+def channels() -> dict[int, str]:
+	"""{minutes before: the offset's channel}; a row from before channels existed is Email."""
+	return {
+		row.minutes_before: row.get("channel") or text_messages.EMAIL
+		for row in get_settings().reminder_offsets
+	}

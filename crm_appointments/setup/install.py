@@ -7,8 +7,11 @@ from crm_appointments.desk import saved_views as desk_views
 
 
 def after_install():
+	from crm_appointments.notify.sms import install_templates as install_text_templates
+
 	make_roles()
 	make_default_settings()  # installs the templates it names
+	install_text_templates()
 	make_booking_defaults()
 	make_default_type()
 	desk_views.install()

@@ -4,9 +4,18 @@
 import frappe
 from frappe import _
 from frappe.model.document import Document
+from frappe.utils.jinja import get_jenv
+from jinja2 import TemplateSyntaxError
 
 from crm_appointments.core import site_address
 from crm_appointments.core.settings import MAX_BUFFER, MAX_DURATION, MAX_HORIZON_DAYS, MIN_DURATION
+
+TEXT_TEMPLATE_FIELDS = (
+	"sms_booked_template",
+	"sms_rescheduled_template",
+	"sms_cancelled_template",
+	"sms_reminder_template",
+)
 
 
 class CRMAppointmentSettings(Document):
@@ -23,6 +32,24 @@ class CRMAppointmentSettings(Document):
 				_("Default Duration must be from {0} to {1} minutes.").format(MIN_DURATION, MAX_DURATION)
 			)
 		self.validate_booking()
+		self.validate_text_templates()
+
+	def validate_text_templates(self):
+		"""The text messages' templates must be Jinja that renders (notify/sms.py sends them)."""
+		for fieldname in TEXT_TEMPLATE_FIELDS:
+			text = (self.get(fieldname) or "").strip()
+			self.set(fieldname, text or None)
+			if not text:
+				continue
+			try:
+				get_jenv().from_string(text)
+			except TemplateSyntaxError as error:
+				frappe.throw(
+					_("{0} is not a valid template (line {1}: {2}).").format(
+						_(self.meta.get_label(fieldname)), error.lineno, error.message
+					),
+					title=_("Invalid template"),
+				)
 
 	def validate_booking(self):
 		if self.enable_public_booking and not site_address.configured():
