@@ -1,12 +1,18 @@
 """Hosts: the free slots route, and the overlap rule's cost on a save, on the test site.
 
-    bash scripts/benchmark.sh --hosts [--appointments 2000 --requests 200 --rows 1000000 --saves 200]
+    bash scripts/benchmark.sh --hosts [--appointments 2000 --requests 200 --rows 1000000 --saves 200
+                                       --caldav-meetings 40 | --no-caldav]
 
 1. GET /api/crm/slots for 5 hosts over 31 days, with --appointments live appointments of theirs in
    that month (bulk-inserted on a half-hour grid inside their hours), through gunicorn (2 workers) on
    loopback: p50/p95 of --requests sequential requests, beside Frappe's /api/resource listing the
    same appointments (what the slots are computed from) and /api/method/ping (a request doing
    nothing). Then where the time goes, in the process: loading the calendars, and the arithmetic.
+   With --caldav (the default; --no-caldav skips it): the same 5 hosts each connected to a CalDAV
+   calendar of their own on a local Radicale (tests/radicale_server.py), a month of meetings in each
+   (some repeating weekly): GET /api/crm/slots warm (their busy time from the cache), and a booking's
+   re-read of its host's calendar (host_calendars.read_outside_again, what booking.book does before it
+   takes a lock).
 2. With --rows more appointments bulk-inserted (scale_benchmark's builder; 1,000 hosts' worth, one
    of the benchmark's hosts among them): the EXPLAIN (and MariaDB's ANALYZE) of the overlap rule's
    queries, then --saves inserts through the ORM with a host and as many without (alternating, each
@@ -286,6 +292,111 @@ def bench_slots(args, base, ours, theirs):
 	return a
 
 
+# -- 1b. slots with CalDAV calendars ---------------------------------------------------------------------
+
+
+CALDAV_PASSWORD = "bench-Radicale-1"
+MEETINGS_A_HOST = 40
+
+
+def meetings_ical(uid: str, start, weekly: bool) -> str:
+	import icalendar
+
+	calendar = icalendar.Calendar()
+	calendar.add("prodid", "-//crm_appointments benchmark//EN")
+	calendar.add("version", "2.0")
+	event = icalendar.Event()
+	event.add("uid", uid)
+	event.add("summary", "Meeting")
+	event.add("dtstamp", start)
+	event.add("dtstart", start)
+	event.add("dtend", start + timedelta(minutes=45))
+	if weekly:
+		event.add("rrule", {"FREQ": "WEEKLY", "COUNT": 5})
+	calendar.add_component(event)
+	return calendar.to_ical().decode()
+
+
+def connect_caldav_hosts(radicale, first_day, meetings: int):
+	"""Each benchmark host connected to a calendar of their own, holding `meetings` meetings over the
+	month, every fifth repeating weekly."""
+	from datetime import UTC, datetime
+
+	for k, email in enumerate(HOSTS):
+		user = f"bench{k}"
+		calendar = radicale.make_calendar(user, "Work")
+		day0 = datetime.combine(first_day, datetime.min.time(), UTC)
+		for i in range(meetings):
+			start = day0 + timedelta(days=random.randrange(DAYS), hours=random.randrange(24))
+			calendar.save_event(meetings_ical(f"bench-{k}-{i}", start, weekly=i % 5 == 0))
+		doc = frappe.get_doc(HOST, email)
+		doc.update(
+			{
+				"caldav_enabled": 1,
+				"caldav_url": radicale.principal_url(user),
+				"caldav_username": user,
+				"caldav_password": CALDAV_PASSWORD,
+			}
+		)
+		doc.save(ignore_permissions=True)
+	frappe.db.commit()
+
+
+def bench_caldav(args, base, ours, without):
+	"""GET /api/crm/slots with the 5 hosts on CalDAV (warm), and a booking's re-read of one host."""
+	from datetime import UTC, datetime
+
+	from crm_appointments.scheduling import caldav_busy
+	from tests.radicale_server import Radicale
+
+	first_day = getdate(add_days(now_datetime(), 1))
+	last_day = add_days(first_day, DAYS - 1)
+	url = f"{base}/api/crm/slots?start={first_day}&end={last_day}"
+	radicale = Radicale({f"bench{k}": CALDAV_PASSWORD for k in range(len(HOSTS))}).start()
+	try:
+		connect_caldav_hosts(radicale, first_day, args.caldav_meetings)
+		session = requests.Session()
+		answer = session.get(url, headers=ours, timeout=60)  # reads the calendars, cold
+		assert answer.status_code == 200, answer.text[:300]
+		assert not caldav_busy.unreadable(HOSTS), caldav_busy.unreadable(HOSTS)
+		for _ in range(10):
+			session.get(url, headers=ours, timeout=60)
+
+		def one(_i):
+			response = session.get(url, headers=ours, timeout=60)
+			assert response.status_code == 200, response.text[:300]
+
+		warm = timed(one, args.requests)
+		print(
+			f"\n{len(HOSTS)} hosts on CalDAV (Radicale on loopback), {args.caldav_meetings} meetings each over the "
+			f"month, every fifth weekly; {len(answer.json()['data']):,} free slots offered"
+		)
+		print(
+			line(
+				f"GET /api/crm/slots, CalDAV, {len(HOSTS)} hosts x {DAYS} days, warm",
+				warm,
+				without,
+				"no CalDAV",
+			)
+		)
+		print(f"target: slots with 5 CalDAV hosts, 31 days, warm, p50 < 100 ms: {warm['p50']:.1f} ms")
+		start = datetime.combine(add_days(first_day, 3), datetime.min.time(), UTC) + timedelta(hours=10)
+
+		def reread(_i):
+			host_calendars.read_outside_again([HOSTS[0]], start, start + timedelta(seconds=1), 0)
+
+		fresh = timed(reread, max(5, args.requests // 4))
+		print(line("a booking's fresh re-read of its host's calendar", fresh), flush=True)
+		return warm, fresh
+	finally:
+		frappe.db.rollback()
+		for email in HOSTS:
+			frappe.db.set_value(HOST, email, {"caldav_enabled": 0, "caldav_url": None}, update_modified=False)
+			caldav_busy.forget(email)
+		frappe.db.commit()
+		radicale.remove()
+
+
 # -- 2. the overlap rule at scale ----------------------------------------------------------------------
 
 
@@ -431,6 +542,10 @@ def main():
 	parser.add_argument("--requests", type=int, default=200)
 	parser.add_argument("--rows", type=int, default=1_000_000, help="0: the slots only")
 	parser.add_argument("--saves", type=int, default=200)
+	parser.add_argument("--caldav", action=argparse.BooleanOptionalAction, default=True)
+	parser.add_argument(
+		"--caldav-meetings", type=int, default=MEETINGS_A_HOST, help="in each host's calendar"
+	)
 	args = parser.parse_args()
 
 	site_data.connect(SITE, SITES_PATH, USER)
@@ -443,6 +558,15 @@ def main():
 	remove_hosts()
 	settings_before = set_settings(SETTINGS_USED)
 	server, key = None, None
+	from frappe.installer import update_site_config
+
+	from crm_appointments.core import outbound
+
+	# The benchmark's Radicale is on loopback (the servers read the site config).
+	private_before = frappe.get_site_config().get(outbound.ALLOW_PRIVATE_CONFIG)
+	if args.caldav:
+		update_site_config(outbound.ALLOW_PRIVATE_CONFIG, 1)
+		frappe.local.conf[outbound.ALLOW_PRIVATE_CONFIG] = 1
 	try:
 		make_hosts()
 		seed_month(getdate(add_days(now_datetime(), 1)), args.appointments)
@@ -453,7 +577,9 @@ def main():
 		server, base = start_live_server(SITE, SITES_PATH)
 		ours = {"Authorization": f"Bearer {key['key']}"}
 		theirs = {"Authorization": token}
-		bench_slots(args, base, ours, theirs)
+		without = bench_slots(args, base, ours, theirs)
+		if args.caldav:
+			bench_caldav(args, base, ours, without)
 		stop_live_server(server)
 		server = None
 		if args.rows:
@@ -470,6 +596,8 @@ def main():
 		frappe.db.commit()
 		remove_hosts()
 		set_settings(settings_before)
+		if args.caldav:
+			update_site_config(outbound.ALLOW_PRIVATE_CONFIG, private_before if private_before else "None")
 		frappe.destroy()
 
 

@@ -114,14 +114,22 @@ scheduler_events = {
 	"cron": {
 		"*/5 * * * *": ["crm_appointments.notify.reminders.send_due_reminders"],
 		# Webhook retries that are due, and first tries whose job was lost (webhooks/delivery.py).
-		"* * * * *": ["crm_appointments.webhooks.delivery.send_due_retries"],
+		"* * * * *": [
+			"crm_appointments.webhooks.delivery.send_due_retries",
+			# Hosts' CalDAV calendars whose copies could not be written, once their wait is over.
+			"crm_appointments.calendars.caldav_copies.retry_due",
+		],
 	},
 	"daily": [
 		"crm_appointments.rest.idempotency.delete_expired",
 		"crm_appointments.webhooks.delivery.delete_old_deliveries",
 	],
 	# Repairs what was written around the document API (raw SQL) in the kept counts.
-	"hourly": ["crm_appointments.records.status_counts.reconcile"],
+	"hourly": [
+		"crm_appointments.records.status_counts.reconcile",
+		# Each host's CalDAV calendar put right: missing or moved copies written, stale ones removed.
+		"crm_appointments.calendars.caldav_copies.reconcile_all",
+	],
 }
 
 # Frappe's Event calendar reads Events with its own SQL, past the permission hooks above; getdoc and

@@ -12,7 +12,9 @@
 #                                              a host's calendar feed: full, 304, HEAD, 404
 #   bash scripts/benchmark.sh --hosts [--appointments N --requests N --rows N --saves N]
 #                                              GET /api/crm/slots for 5 hosts over 31 days, and the
-#                                              overlap rule's cost on a save at 1,000,000 rows
+#                                              overlap rule's cost on a save at 1,000,000 rows;
+#                                              then the slots with the 5 hosts on CalDAV (Radicale),
+#                                              warm, and a booking's re-read (--no-caldav skips it)
 #   bash scripts/benchmark.sh --webhooks [--creates N --events N]
 #                                              what raising webhook events adds to a create, and
 #                                              the events one worker delivers a second

@@ -58,6 +58,12 @@ if ! [ -x "$TEST_TOOLS/bin/schemathesis" ] || ! [ -x "$TEST_TOOLS/bin/openapi-py
 	[ -x "$TEST_TOOLS/bin/pip" ] || as_bench "$PYTHON" -m venv "$TEST_TOOLS"
 	as_bench "$TEST_TOOLS/bin/pip" install -q 'schemathesis~=4.32' 'openapi-python-client~=0.29'
 fi
+# Radicale, the CalDAV server tests/test_caldav.py starts on a loopback port for each module.
+if ! [ -x "$TEST_TOOLS/bin/radicale" ]; then
+	log "installing Radicale into $TEST_TOOLS"
+	[ -x "$TEST_TOOLS/bin/pip" ] || as_bench "$PYTHON" -m venv "$TEST_TOOLS"
+	as_bench "$TEST_TOOLS/bin/pip" install -q 'radicale~=3.9'
+fi
 # axe-core checks the booking pages for WCAG 2.1 AA in the browser tests (tests/test_booking_types_browser.py
 # injects its axe.min.js); from the npm registry, into the tools' folder, never into this checkout.
 if ! [ -s "$TEST_TOOLS/node_modules/axe-core/axe.min.js" ]; then

@@ -211,3 +211,20 @@ def booking_settings(**values):
 		frappe.clear_document_cache(settings, settings)
 		clear_page_cache()
 		frappe.db.commit()
+
+
+@contextmanager
+def site_config(key: str, value):
+	"""A site config value for this process and for the servers it starts (they read site_config.json),
+	put back after. (Frappe's update_site_config(key, "None") removes the key from the file but leaves
+	the string "None", which is truthy, in this process's frappe.local.conf.)"""
+	from frappe.installer import update_site_config
+
+	before = frappe.get_site_config().get(key)
+	update_site_config(key, value)
+	try:
+		yield
+	finally:
+		update_site_config(key, "None" if before is None else before)
+		if before is None:
+			frappe.local.conf.pop(key, None)

@@ -78,6 +78,8 @@ def test_the_host_benchmark_runs_and_cleans_up(site):
 		"12000",
 		"--saves",
 		"6",
+		"--caldav-meetings",
+		"5",
 	)
 	assert_prints(
 		output,
@@ -89,6 +91,8 @@ def test_the_host_benchmark_runs_and_cleans_up(site):
 		"insert, with a host",
 		"reschedule (save with a new time), with a host",
 		"the overlap rule inside those saves",
+		"GET /api/crm/slots, CalDAV, 5 hosts x 31 days, warm",
+		"a booking's fresh re-read of its host's calendar",
 	)
 	frappe.db.rollback()
 	assert frappe.db.count("CRM Appointment") == before

@@ -109,13 +109,14 @@ def book(
 	doc = take_a_host(
 		lambda: by_preference(hosts_free_at(start, duration, appointment_type=kind_name, hosts=hosts), start),
 		insert,
+		read_again=lambda host: read_outside_again([host], start, kind_name),
 	)
 	appointment_mail.send_booking_confirmation(doc, manage_url(token), time_zone)
 	text_messages.queue_booking_text(doc, text_messages.BOOKED, manage_url(token), time_zone)
 	return doc, token
 
 
-def take_a_host(free_hosts, write, skip_held: bool = True):
+def take_a_host(free_hosts, write, skip_held: bool = True, read_again=None):
 	"""`write(host)` for the first of `free_hosts()` (free now, in preference order) that takes it,
 	holding the row of that host only; its result. None taking it is a SlotNotFreeError.
 
@@ -124,7 +125,17 @@ def take_a_host(free_hosts, write, skip_held: bool = True):
 	never in a circle). Without it, `write` takes its rows itself. A host refused because a write
 	committed meanwhile took its time (DoubleBookingError, raised under the host's lock) ends the
 	transaction with a rollback, the only way to let go of a row lock, and the hosts free then are
-	tried, without that one."""
+	tried, without that one.
+
+	`read_again(host)` reads a host's outside calendar again (CalDAV: a meeting added there a minute
+	ago), just before its row is tried, while this transaction holds no row: just the hosts tried,
+	and so, mostly, just the one the booking takes. The checks under the lock count that read."""
+	read_again = read_again or (lambda host: None)
+
+	def read_then_lock(host) -> bool:
+		read_again(host)
+		return host_calendars.lock_host_if_free(host)
+
 	refused, deadlocks = set(), 0
 	while True:
 		hosts = [h for h in free_hosts() if h not in refused]
@@ -132,10 +143,12 @@ def take_a_host(free_hosts, write, skip_held: bool = True):
 			not_free()
 		host = hosts[0]
 		if skip_held:
-			host = next((h for h in hosts if host_calendars.lock_host_if_free(h)), None)
+			host = next((h for h in hosts if read_then_lock(h)), None)
 			if host is None:
 				host = hosts[0]
 				host_calendars.lock_hosts([host])  # every one is held: wait for the first
+		else:
+			read_again(host)  # `write` takes the rows
 		try:
 			return write(host)
 		except DoubleBookingError:
@@ -151,6 +164,13 @@ def take_a_host(free_hosts, write, skip_held: bool = True):
 			frappe.db.rollback()
 			frappe.clear_messages()
 			deadlocks += 1
+
+
+def read_outside_again(hosts: list[str], start: datetime, appointment_type: str | None, duration=None):
+	"""The hosts' CalDAV calendars read again around `start` (host_calendars.read_outside_again), into
+	the cache the overlap rule reads. Made while no row lock is held (take_a_host)."""
+	query = slots.query_for(start, start + ONE_SECOND, duration, appointment_type)
+	host_calendars.read_outside_again(hosts, start, start + ONE_SECOND, query.buffer, query.buffer_before)
 
 
 def hosts_free_at(
@@ -282,7 +302,12 @@ def reschedule(doc, token: str, start: datetime, time_zone: str | None = None):
 		doc.save()
 		return doc
 
-	doc = take_a_host(free_hosts, move, skip_held=False)
+	doc = take_a_host(
+		free_hosts,
+		move,
+		skip_held=False,
+		read_again=lambda host: read_outside_again([host], start, doc.appointment_type, doc.duration),
+	)
 	appointment_mail.send_booking_update(doc, manage_url(token), time_zone)
 	text_messages.queue_booking_text(doc, text_messages.MOVED, manage_url(token), time_zone)
 	return doc

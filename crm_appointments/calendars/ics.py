@@ -115,6 +115,15 @@ def feed_event(appointment, domain: str | None = None) -> bytes:
 	).to_ical()
 
 
+def host_copy(appointment) -> str:
+	"""The copy of an appointment written to its host's own calendar (calendars/caldav_copies.py): one
+	VCALENDAR holding the feed's VEVENT (its UID, SEQUENCE, times, how to reach the customer), with no
+	METHOD. The appointment needs what `feed_event` needs."""
+	calendar = _calendar()
+	calendar.add_component(Event.from_ical(feed_event(appointment)))
+	return calendar.to_ical().decode()
+
+
 def event(appointment, stamp: datetime, cancelled: bool = False, domain: str | None = None, **more) -> Event:
 	"""An appointment's VEVENT: its UID, SEQUENCE, times, summary and status; `more` adds properties
 	(Event.new's keywords). It ends `duration` minutes after it starts, counted in real time as the

@@ -53,6 +53,9 @@ class HostCalendar:
 	busy: list[Interval] = field(default_factory=list)  # occupied intervals of live appointments
 	# Stretches in which no slot may start (days a type's most a day is reached, in the host's zone).
 	closed: list[Interval] = field(default_factory=list)
+	# Set when the host's outside calendar (CalDAV) cannot be read: {"since": aware UTC, "error": why}.
+	# Such a host offers no slots (host_calendars.calendars closes the range); staff see why.
+	unreadable: dict | None = None
 
 	def __post_init__(self):
 		self.busy = sorted(self.busy)

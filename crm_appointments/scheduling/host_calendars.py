@@ -32,8 +32,9 @@ from crm_appointments.core.names import APPOINTMENT, HOST, HOST_HOURS, HOST_TIME
 from crm_appointments.core.settings import (
 	MAX_DURATION,
 )
-from crm_appointments.scheduling import availability, event_busy, timing
+from crm_appointments.scheduling import availability, caldav_busy, event_busy, timing
 from crm_appointments.scheduling.availability import HostCalendar, Interval, WeeklyBlock
+from crm_appointments.scheduling.held_locks import note_host_locks
 from crm_appointments.scheduling.timezones import as_utc, site_zone
 
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
@@ -129,6 +130,7 @@ def lock_hosts(hosts) -> None:
 	after the other, and never wait for each other the other way round."""
 	names = sorted({h for h in hosts if h})
 	if names:
+		note_host_locks()
 		frappe.db.sql(
 			f"select name from `tab{HOST}` where name in %(names)s order by name for update", {"names": names}
 		)
@@ -137,6 +139,7 @@ def lock_hosts(hosts) -> None:
 def lock_host_if_free(host: str) -> bool:
 	"""Take the host's row for update unless another open transaction holds it (SKIP LOCKED): whether
 	this transaction holds it now. Never waits."""
+	note_host_locks()
 	return bool(frappe.db.sql(f"select name from `tab{HOST}` where name = %s for update skip locked", host))
 
 
@@ -378,13 +381,15 @@ def calendars(
 	)
 	zones = {r.name: zone_of(r.time_zone) for r in records}
 	closed = full_days(names, *per_day, since, until, zones) if per_day else {}
-	# Their own Frappe Events (meetings) block them too, unpadded (event_busy.py).
-	meetings = event_busy.busy(
-		names,
-		since - timedelta(minutes=buffer_before),
-		until + timedelta(minutes=MAX_DURATION + buffer),
-		zones,
-	)
+	# Their own Frappe Events (meetings) block them too, unpadded (event_busy.py), and the events of
+	# their CalDAV calendar (caldav_busy.py: cached; read when not). A host whose calendar cannot be
+	# read offers nothing: the whole range is closed, and the calendar says why.
+	outside = outside_window(since, until, buffer, buffer_before)
+	meetings = event_busy.busy(names, *outside, zones)
+	caldav = caldav_busy.busy(names, *outside, zones)
+	unreadable = caldav_busy.unreadable(names)
+	for host in unreadable:
+		closed[host] = [*closed.get(host, []), outside]
 	return [
 		HostCalendar(
 			host=r.name,
@@ -393,11 +398,28 @@ def calendars(
 			time_off=[
 				(as_utc(t.from_datetime), as_utc(t.to_datetime)) for t in time_off if t.parent == r.name
 			],
-			busy=busy[r.name] + meetings.get(r.name, []),
+			busy=busy[r.name] + meetings.get(r.name, []) + caldav.get(r.name, []),
 			closed=closed.get(r.name, []),
+			unreadable=unreadable.get(r.name),
 		)
 		for r in records
 	]
+
+
+def outside_window(since: datetime, until: datetime, buffer: int, buffer_before: int = 0) -> tuple:
+	"""The stretch of outside busy time that can touch slots starting in [since, until): a slot's
+	buffer before it, its longest length and its buffer after."""
+	return (since - timedelta(minutes=buffer_before), until + timedelta(minutes=MAX_DURATION + buffer))
+
+
+def read_outside_again(
+	hosts: list[str], since: datetime, until: datetime, buffer: int, buffer_before: int = 0
+) -> None:
+	"""Read the hosts' outside calendars (CalDAV) again now, around slots in [since, until), into the
+	cache `calendars` reads: a booking does so before it takes any row lock, so a meeting added in the
+	last minutes still blocks it."""
+	if hosts:
+		caldav_busy.busy(hosts, *outside_window(since, until, buffer, buffer_before), fresh=True)
 
 
 def calendar_of(host_doc) -> HostCalendar:

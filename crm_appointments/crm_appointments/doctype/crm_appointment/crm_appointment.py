@@ -16,6 +16,7 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import cint, cstr, get_datetime, now_datetime, strip_html, validate_email_address
 
+from crm_appointments.calendars import caldav_copies
 from crm_appointments.calendars import event as calendar_sync
 from crm_appointments.core import exceptions
 from crm_appointments.core import status_workflow as workflow
@@ -39,7 +40,7 @@ from crm_appointments.crm_appointments.doctype.crm_appointment_type import crm_a
 from crm_appointments.notify import assignments as host_assignment
 from crm_appointments.notify import emails as appointment_mail
 from crm_appointments.records import deletion as belongings
-from crm_appointments.scheduling import availability, event_busy, host_calendars, timing
+from crm_appointments.scheduling import availability, caldav_busy, event_busy, host_calendars, timing
 from crm_appointments.scheduling.host_calendars import host_name
 from crm_appointments.scheduling.timezones import site_zone
 
@@ -131,10 +132,19 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 
 	def check_if_latest(self):
 		"""Frappe locks the row here, before any hook; the hosts' rows come first (see
-		host_calendars.lock_hosts: one lock order for every save)."""
+		host_calendars.lock_hosts: one lock order for every save). The host's outside calendar is read
+		before that, when it is not cached: never while a row is locked."""
+		self.read_outside_calendar()
 		if not self.is_new():
 			host_calendars.lock_hosts([host_calendars.committed_host(self.name), self.host])
 		super().check_if_latest()
+
+	def read_outside_calendar(self):
+		"""Warm the cache of the host's CalDAV busy time around this appointment (caldav_busy.busy reads
+		only what is not cached, and nothing while this transaction holds host rows), so the overlap
+		rule, under the host's lock, can count it from the cache."""
+		if self.host and self.is_live() and self.scheduled_time and caldav_busy.is_connected(self.host):
+			caldav_busy.busy([self.host], *self.held_interval())
 
 	def onload(self):
 		"""What the desk needs to draw the status buttons."""
@@ -235,6 +245,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		# Taken first: calendar_sync's db_set loads the document as saved into the same place.
 		before = self.get_doc_before_save()
 		calendar_sync.sync(self)
+		caldav_copies.queue_sync(self, before)
 		host_assignment.sync(self, before)
 		if self.moved_from_live_to("cancelled"):
 			appointment_mail.send_cancellation(self)
@@ -242,6 +253,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 	def on_trash(self):
 		belongings.stash(self)
 		calendar_sync.remove(self)
+		caldav_copies.queue_sync(self)
 		belongings.set_user_permissions_aside(self)
 
 	def after_delete(self):
@@ -472,6 +484,11 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		the time too; the message names the times only, not what the meeting is."""
 		zone = host_calendars.zone_of(frappe.db.get_value(HOST, self.host, "time_zone"))
 		meetings = event_busy.busy([self.host], *held, {self.host: zone})[self.host]
+		outside = caldav_busy.cached(self.host, *held)
+		if outside is None:
+			self.outside_calendar_unknown()
+		else:
+			meetings = meetings + outside
 		if not meetings:
 			return
 		start, end = min(meetings)
@@ -483,6 +500,21 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		)
 		message += " " + _("Choose another time or host.")
 		exceptions.throw(DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free"))
+
+	def outside_calendar_unknown(self):
+		"""The host's CalDAV calendar could not be read (or has not been yet): a customer's booking is
+		refused (the next free host is tried), as the time may be taken there; staff are warned and the
+		save goes through."""
+		trouble = caldav_busy.unreadable([self.host]).get(self.host)
+		why = trouble["error"] if trouble else _("It has not been read yet.")
+		message = _("{0}'s own calendar could not be checked for other meetings at this time: {1}").format(
+			escape(host_name(self.host)), escape(why)
+		)
+		if self.flags.self_service:
+			exceptions.throw(
+				DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free")
+			)
+		frappe.msgprint(message, title=_("Calendar not checked"), indicator="orange", alert=True)
 
 	def clashing_appointment(self, padded):
 		"""The start and end (UTC) of the appointment whose padded time is `padded` (for the message)."""

@@ -8,6 +8,15 @@ The feed's address is issued, replaced and revoked only by `issue_calendar_feed`
 `revoke_calendar_feed`, by the host themself or a CRM Appointment Manager (or System Manager): a host
 who is a CRM Appointment User may read, not write, their host record, and the feed is theirs. The
 secret is returned once and only its hash is kept; a save never changes the feed's fields.
+
+The outside calendar (CalDAV: scheduling/caldav_busy.py reads it, calendars/caldav_copies.py writes to
+it) is at permission level 1: only CRM Appointment Managers (and System Managers) read or write its
+fields on the form and through /api/resource; the host themself changes it through `set_connection`
+(the desk's Connect calendar) and reads it through `connection_of`. The password is a Password field:
+Frappe keeps it encrypted apart from the record, and every read of the record (the form, frappe.client,
+/api/resource) shows asterisks. Its URL is checked against the app's outbound rule (core/outbound.py,
+after DNS) when the connection is turned on or its URL changes; a change of connection drops what was
+cached of the old calendar and puts the host's appointments into the new one (a job).
 """
 
 import zoneinfo
@@ -17,16 +26,19 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime, now_datetime
 
+from crm_appointments.calendars import caldav_copies
 from crm_appointments.calendars import feed as calendar_feed
-from crm_appointments.core import slugs
+from crm_appointments.core import outbound, slugs
 from crm_appointments.core.names import APPOINTMENT, HOST, ROLES
-from crm_appointments.scheduling import host_calendars
+from crm_appointments.scheduling import caldav_busy, host_calendars
 from crm_appointments.scheduling.availability import WEEKDAYS
 from crm_appointments.scheduling.host_calendars import as_time
 
 MINUTES_A_DAY, MINUTES_A_WEEK = 1440, 10080
 FEED_FIELDS = ("calendar_feed_enabled", "calendar_feed_issued_on", "calendar_feed_hash")
 FEED_MANAGERS = ("CRM Appointment Manager", "System Manager")
+CONNECTION_MANAGERS = FEED_MANAGERS
+CONNECTION_STATE_FIELDS = ("caldav_last_read", "caldav_last_error", "caldav_error_since")
 
 
 class CRMAppointmentHost(Document):
@@ -56,6 +68,7 @@ class CRMAppointmentHost(Document):
 		self.validate_hours()
 		self.validate_time_off()
 		self.keep_calendar_feed()
+		self.validate_calendar_connection()
 		self.set_slug()
 		self.weekly_summary = weekly_summary(self.working_hours)
 
@@ -131,6 +144,40 @@ class CRMAppointmentHost(Document):
 			if get_datetime(row.to_datetime) <= get_datetime(row.from_datetime):
 				frappe.throw(_("Time off row {0}: To must be after From.").format(row.idx))
 
+	def validate_calendar_connection(self):
+		"""The CalDAV URL follows the app's outbound rule (checked after DNS) when the connection is on and
+		its address or the switch changed; its state fields are the app's (the read jobs set them)."""
+		self.caldav_url = (self.caldav_url or "").strip() or None
+		self.caldav_username = (self.caldav_username or "").strip() or None
+		before = None if self.is_new() else self.get_doc_before_save()
+		# Known here, while a typed password is still in the document (Frappe stores it after validate).
+		changed = self.flags.connection_changed = self.connection_changed()
+		for fieldname in CONNECTION_STATE_FIELDS:
+			self.set(fieldname, before.get(fieldname) if before and not changed else None)
+		if not self.caldav_enabled:
+			return
+		if not self.caldav_url:
+			frappe.throw(_("Give the CalDAV URL to connect the calendar."), title=_("No calendar address"))
+		if self.flags.checked_url == self.caldav_url:
+			return  # set_connection checked it before the save took the host's row
+		if before is None or before.caldav_url != self.caldav_url or not before.caldav_enabled:
+			check_calendar_url(self.caldav_url)
+
+	def connection_changed(self) -> bool:
+		before = self.get_doc_before_save()
+		if before is None:
+			return bool(self.caldav_enabled)
+		password_typed = bool(self.caldav_password) and set(self.caldav_password) != {"*"}
+		return password_typed or any(
+			before.get(f) != self.get(f) for f in ("caldav_enabled", "caldav_url", "caldav_username")
+		)
+
+	def on_update(self):
+		if self.flags.connection_changed:
+			caldav_busy.forget(self.name)
+			if self.caldav_enabled:
+				caldav_copies.queue_reconcile(self.name)
+
 	def keep_calendar_feed(self):
 		"""A save (the form, /api/resource, Data Import) leaves the feed as it was: its address changes
 		only through issue_calendar_feed and revoke_calendar_feed."""
@@ -186,6 +233,79 @@ class CRMAppointmentHost(Document):
 				title=_("Not permitted"),
 			)
 		return stored
+
+
+def check_calendar_url(url: str):
+	"""The outbound rule for a CalDAV address (core/outbound.py, after DNS), as a clear refusal."""
+	try:
+		outbound.check_url(url)
+	except outbound.UnsafeTargetError as error:
+		frappe.throw(str(error), outbound.UnsafeTargetError, title=_("Calendar address refused"))
+
+
+def may_manage_connection_of(host: str, by: str | None = None) -> bool:
+	"""Whether `by` (the session user) may see and change the host's calendar connection: the host
+	themself or a manager (ensure_may_manage_connection also asks that they may read the host: User
+	Permissions narrow managers too)."""
+	return may_manage_connection_of_user(frappe.db.get_value(HOST, host, "user"), by)
+
+
+def may_manage_connection_of_user(host_user: str | None, by: str | None = None) -> bool:
+	"""The same rule, for the host whose user is `host_user`."""
+	by = by or frappe.session.user
+	if not host_user or by == "Guest":
+		return False
+	return by == host_user or bool(set(frappe.get_roles(by)) & set(CONNECTION_MANAGERS))
+
+
+def ensure_may_manage_connection(host: str):
+	if not frappe.db.exists(HOST, host):
+		raise frappe.DoesNotExistError(_("{0} is not a host.").format(host))
+	if not may_manage_connection_of(host) or not frappe.has_permission(HOST, "read", doc=host):
+		frappe.throw(
+			_("Only the host or a CRM Appointment Manager can see or change this calendar connection."),
+			frappe.PermissionError,
+			title=_("Not permitted"),
+		)
+
+
+def connection_of(host: str) -> dict:
+	"""The host's calendar connection as the desk shows it (never the password: only whether one is
+	set), for the host themself or a manager; else a PermissionError."""
+	ensure_may_manage_connection(host)
+	values = frappe.db.get_value(
+		HOST,
+		host,
+		["caldav_enabled", "caldav_url", "caldav_username", *CONNECTION_STATE_FIELDS],
+		as_dict=True,
+	)
+	values["has_password"] = bool(caldav_busy.password_of(host))
+	trouble = caldav_busy.unreadable([host]).get(host)
+	if trouble:
+		values["caldav_last_error"] = trouble["error"]
+		values["caldav_error_since"] = caldav_busy.site_time(trouble["since"].timestamp())
+	return values
+
+
+def set_connection(host: str, url: str | None, username: str | None, password: str | None, enabled) -> None:
+	"""Connect (or change, or with `enabled` false switch off) the host's CalDAV calendar, as the host
+	themself or a manager (else a PermissionError). `password` None or empty keeps the one stored.
+	The URL rule is the save's (validate_calendar_connection): a refused URL changes nothing."""
+	ensure_may_manage_connection(host)
+	url = (url or "").strip() or None
+	if url and frappe.utils.cint(enabled):
+		# The name is resolved before the save locks the host's row (bookings take that row): no DNS
+		# wait while it is held. A save by other means (the form, /api/resource) checks in validate.
+		check_calendar_url(url)
+	doc = frappe.get_doc(HOST, host, for_update=True)
+	doc.flags.checked_url = url
+	doc.caldav_url = url
+	doc.caldav_username = username
+	if password:
+		doc.caldav_password = password
+	doc.caldav_enabled = 1 if frappe.utils.cint(enabled) else 0
+	doc.flags.ignore_permissions = True  # a host who is a CRM Appointment User cannot write the record
+	doc.save()
 
 
 def may_manage_calendar_feed_of(host_user: str, by: str | None = None) -> bool:
