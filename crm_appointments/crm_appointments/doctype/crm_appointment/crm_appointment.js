@@ -141,31 +141,78 @@ Object.assign(crm_appointments.appointment_form, {
 			if (duration) params.set("duration", duration);
 			if (frm.doc.appointment_type) params.set("type", frm.doc.appointment_type);
 			say(__("Looking for free times…"));
-			fetch(`/api/crm/slots?${params}`, {
+			const slots = fetch(`/api/crm/slots?${params}`, {
 				credentials: "same-origin",
 				headers: { Accept: "application/json" },
-			})
-				.then((response) => response.json())
-				.then((body) => {
+			}).then((response) => response.json());
+			Promise.all([slots, busy_of(host, day)])
+				.then(([body, outside]) => {
 					if (question !== asked) return;
 					if (body.error) return say(body.error.message);
-					draw(body.data, day);
+					draw(body.data, day, outside);
 				})
 				.catch(() => question === asked && say(__("The free times could not be loaded.")));
 		};
 
-		const draw = (slots, day) => {
+		// The host's busy time outside the app that day (their Events, their CalDAV calendar): times
+		// only, drawn as grey blocks among the free times (desk/busy_blocks.py). None when not readable.
+		const busy_of = (host, day) => {
+			const since = moment.tz(day, user_zone);
+			return frappe
+				.xcall("crm_appointments.desk.busy_blocks.busy_blocks", {
+					hosts: [host],
+					start: since.toISOString(),
+					end: since.clone().add(1, "day").toISOString(),
+				})
+				.then((r) => r.hosts[host] || { busy: [], unreadable: null })
+				.catch(() => ({ busy: [], unreadable: null }));
+		};
+
+		const draw = (slots, day, outside) => {
 			const host = dialog.get_value("host");
 			const shown_day = frappe.datetime.str_to_user(day);
-			if (!slots.length) return say(__("{0} has no free time on {1}.", [host, shown_day]));
 			const time_format = frappe.datetime.get_user_time_fmt().replace(/:ss$/, "");
-			const buttons = slots.map((slot) =>
-				$('<button type="button" class="btn btn-default btn-sm crm-slot">')
-					.text(moment.utc(slot.start).tz(user_zone).format(time_format))
-					.on("click", () => pick(slot))
+			const at = (iso) => moment.utc(iso).tz(user_zone).format(time_format);
+			const busy = (outside && outside.busy) || [];
+			if (!slots.length) say(__("{0} has no free time on {1}.", [host, shown_day]));
+			else say(__("Free times on {0}, in {1}:", [shown_day, user_zone]));
+			if (outside && outside.unreadable) {
+				const since = outside.unreadable.since
+					? moment.utc(outside.unreadable.since).tz(user_zone).format(frappe.defaultDatetimeFormat)
+					: "";
+				const why = outside.unreadable.error ? `: ${outside.unreadable.error}` : "";
+				area().prepend(
+					$('<p class="crm-calendar-unreadable text-danger">').text(
+						__("{0}'s calendar cannot be read (since {1}){2}. No free times are offered for them until it can.", [
+							host,
+							since,
+							why,
+						])
+					)
+				);
+			}
+			// Free times and outside busy blocks, in the order of the day.
+			const items = slots
+				.map((slot) => ({
+					at: slot.start,
+					el: $('<button type="button" class="btn btn-default btn-sm crm-slot">')
+						.text(at(slot.start))
+						.on("click", () => pick(slot)),
+				}))
+				.concat(
+					busy.map((block) => ({
+						at: block.start,
+						el: $('<span class="crm-busy-block btn-sm">')
+							.css({ background: "var(--gray-300)", color: "var(--gray-700)", cursor: "default" })
+							.attr("title", __("Busy in their own calendar"))
+							.text(`${at(block.start)}\u2013${at(block.end)} ${__("busy")}`),
+					}))
+				)
+				.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+			if (!items.length) return;
+			area().append(
+				$('<div class="crm-slots d-flex flex-wrap" style="gap: 8px">').append(items.map((i) => i.el))
 			);
-			say(__("Free times on {0}, in {1}:", [shown_day, user_zone]));
-			area().append($('<div class="crm-slots d-flex flex-wrap" style="gap: 8px">').append(buttons));
 		};
 
 		const pick = (slot) => {
