@@ -202,6 +202,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		self.validate_calendar_event()
 
 	def validate(self):
+		self.flags.host_zone = None  # read again by this save (host_zone)
 		if self.flags.restoring:
 			self.keep_as_deleted()
 		if not (self.is_new() and self.flags.customer_fields_checked):  # a booking checked them first
@@ -479,10 +480,18 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		message += " " + _("Choose another time or host.")
 		exceptions.throw(DoubleBookingError, message, fieldname="scheduled_time", title=_("Host not free"))
 
+	def host_zone(self):
+		"""The host's time zone, read once a save (the meeting check and the day's limit both count
+		days and all-day meetings in it)."""
+		if (self.flags.host_zone or (None,))[0] != self.host:
+			time_zone = frappe.db.get_value(HOST, self.host, "time_zone")
+			self.flags.host_zone = (self.host, host_calendars.zone_of(time_zone))
+		return self.flags.host_zone[1]
+
 	def validate_host_has_no_meeting(self, held):
 		"""The host's own Frappe Events (a meeting in their calendar: scheduling/event_busy.py) block
 		the time too; the message names the times only, not what the meeting is."""
-		zone = host_calendars.zone_of(frappe.db.get_value(HOST, self.host, "time_zone"))
+		zone = self.host_zone()
 		meetings = event_busy.busy([self.host], *held, {self.host: zone})[self.host]
 		outside = caldav_busy.cached(self.host, *held)
 		if outside is None:
@@ -544,7 +553,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		limit = timing.timing_of(self.appointment_type).max_per_day if self.appointment_type else 0
 		if not limit:
 			return
-		zone = host_calendars.zone_of(frappe.db.get_value(HOST, self.host, "time_zone"))
+		zone = self.host_zone()
 		start = host_calendars.as_utc(self.scheduled_time)
 		held = host_calendars.held_that_day(self.host, self.appointment_type, start, zone, self.name)
 		if held < limit:
