@@ -46,7 +46,15 @@ def pointers_to(doctypes: set[str]) -> list[str]:
 			else:
 				rows = 0
 			if rows:
-				found.append(f"{rows} {doctype} rows with {column} in {values}")
+				# The rows themselves (a few), so a failure says what was left and when it was made.
+				sample = (
+					[]
+					if meta.issingle
+					else frappe.get_all(
+						doctype, {column: ("in", values)}, ["name", column, "creation", "owner"], limit=3
+					)
+				)
+				found.append(f"{rows} {doctype} rows with {column} among ours, such as {sample}")
 	return found
 
 
