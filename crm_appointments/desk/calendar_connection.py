@@ -140,17 +140,5 @@ def host_for_connection(host: str) -> frappe._dict:
 	(a host that does not exist is a 404)."""
 	if frappe.session.user == "Guest":
 		raise frappe.PermissionError(_("Log in to manage a calendar connection."))
-	stored = frappe.db.get_value(HOST, host, STATUS_FIELDS, as_dict=True) if host else None
-	if not stored:
-		raise frappe.DoesNotExistError(_("{0} is not a host.").format(frappe.utils.escape_html(host or "")))
-	if not crm_appointment_host.may_manage_connection_of_user(stored.user) or not frappe.has_permission(
-		HOST, "read", doc=host
-	):
-		frappe.throw(
-			_("Only {0} or a CRM Appointment Manager can see or change this calendar connection.").format(
-				frappe.bold(frappe.utils.escape_html(stored.full_name or stored.user))
-			),
-			frappe.PermissionError,
-			title=_("Not permitted"),
-		)
-	return stored
+	crm_appointment_host.ensure_may_manage_connection(host)
+	return frappe.db.get_value(HOST, host, STATUS_FIELDS, as_dict=True)

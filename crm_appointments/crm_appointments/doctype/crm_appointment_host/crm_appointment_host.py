@@ -259,11 +259,17 @@ def may_manage_connection_of_user(host_user: str | None, by: str | None = None) 
 
 
 def ensure_may_manage_connection(host: str):
-	if not frappe.db.exists(HOST, host):
-		raise frappe.DoesNotExistError(_("{0} is not a host.").format(host))
-	if not may_manage_connection_of(host) or not frappe.has_permission(HOST, "read", doc=host):
+	"""Refuse (403) whoever may not see and change the host's calendar connection; a host that does not
+	exist is a 404. The one check of the rule (may_manage_connection_of, and read permission on the
+	host) for the controller's functions and the desk's (desk/calendar_connection.py)."""
+	stored = frappe.db.get_value(HOST, host, ["user", "full_name"], as_dict=True) if host else None
+	if not stored:
+		raise frappe.DoesNotExistError(_("{0} is not a host.").format(frappe.utils.escape_html(host or "")))
+	if not may_manage_connection_of_user(stored.user) or not frappe.has_permission(HOST, "read", doc=host):
 		frappe.throw(
-			_("Only the host or a CRM Appointment Manager can see or change this calendar connection."),
+			_("Only {0} or a CRM Appointment Manager can see or change this calendar connection.").format(
+				frappe.bold(frappe.utils.escape_html(stored.full_name or stored.user))
+			),
 			frappe.PermissionError,
 			title=_("Not permitted"),
 		)
