@@ -324,6 +324,8 @@ def test_a_write_that_waits_too_long_for_a_row_lock_answers_503_with_retry_after
 	created, _ = answers(base, key, "POST", URL, factories.api_body(customer_email="lockwait@example.org"))
 	assert created.status_code == 200, created.text
 	id = created.json()["id"]
+	log_path = frappe.get_site_path("logs", "crm_appointments.log")
+	logged_before = os.path.getsize(log_path) if os.path.exists(log_path) else 0
 	with db.connect() as admin, admin.cursor() as cursor:
 		cursor.execute("select @@global.innodb_lock_wait_timeout")
 		(was,) = cursor.fetchone()
@@ -338,6 +340,11 @@ def test_a_write_that_waits_too_long_for_a_row_lock_answers_503_with_retry_after
 			assert response.json()["error"]["type"] == "api_error"
 			assert seconds < 10
 			cursor.execute("rollback")
+		# The site's log says where the server met the lock (the private site's logs are the site's).
+		with open(log_path) as log:
+			log.seek(logged_before)
+			logged = log.read()
+		assert "answered 503 for a lock conflict" in logged and "Lock wait timeout" in logged
 		got, _ = answers(base, key, "GET", f"{URL}/{id}")
 		assert got.json()["customer_name"] == created.json()["customer_name"]
 		retried, _ = answers(base, key, "PATCH", f"{URL}/{id}", {"customer_name": "Waited"})

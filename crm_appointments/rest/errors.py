@@ -129,6 +129,10 @@ def from_exception(exc: Exception) -> ApiError:
 	if isinstance(exc, (frappe.QueryDeadlockError, frappe.QueryTimeoutError)) or (
 		frappe.db and (frappe.db.is_deadlocked(exc) or frappe.db.is_timedout(exc))
 	):
+		# The client is told to retry; the site's log says where the lock was, for whoever looks into
+		# why writes met (logs/crm_appointments.log; at error level, as Frappe's loggers drop anything
+		# less outside developer mode).
+		frappe.logger("crm_appointments").error("answered 503 for a lock conflict", exc_info=exc)
 		return ApiError(503, headers={"Retry-After": "1"})
 	frappe.log_error(title="CRM Appointments API error")
 	return ApiError(500)

@@ -570,6 +570,7 @@ def tell_owner(hook, reason: str):
 			reference_name=hook.name,
 		)
 	except frappe.OutgoingEmailError:  # no outgoing account: the desk notification stays
-		frappe.logger("crm_appointments").warning(
+		# (error: Frappe's loggers drop anything less outside developer mode)
+		frappe.logger("crm_appointments").error(
 			"could not mail %s that %s was switched off", email, hook.name
 		)
