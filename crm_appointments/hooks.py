@@ -39,10 +39,12 @@ boot_session = "crm_appointments.desk.boot.boot_session"
 # Patches and imports may write around the document API: the kept counts are recounted after each.
 after_install = [
 	"crm_appointments.setup.install.after_install",
+	"crm_appointments.scheduling.timing.forget_types",
 	"crm_appointments.records.status_counts.reconcile",
 ]
 after_migrate = [
 	"crm_appointments.setup.install.after_migrate",
+	"crm_appointments.scheduling.timing.forget_types",  # a patch may have changed them
 	"crm_appointments.records.status_counts.reconcile",
 ]
 before_uninstall = "crm_appointments.setup.install.before_uninstall"
@@ -81,10 +83,20 @@ doc_events = {
 	},
 	# The booking pages are cached: saving the settings, a type or a host they show clears them.
 	"CRM Appointment Settings": {"on_update": "crm_appointments.www.book.page_context.clear_page_cache"},
+	# The types' timing is cached too (scheduling/timing.py): saving, deleting or renaming one forgets it.
 	"CRM Appointment Type": {
-		"on_update": "crm_appointments.www.book.page_context.clear_page_cache",
-		"after_delete": "crm_appointments.www.book.page_context.clear_page_cache",
-		"after_rename": "crm_appointments.www.book.page_context.clear_page_cache",
+		"on_update": [
+			"crm_appointments.www.book.page_context.clear_page_cache",
+			"crm_appointments.scheduling.timing.forget_types",
+		],
+		"after_delete": [
+			"crm_appointments.www.book.page_context.clear_page_cache",
+			"crm_appointments.scheduling.timing.forget_types",
+		],
+		"after_rename": [
+			"crm_appointments.www.book.page_context.clear_page_cache",
+			"crm_appointments.scheduling.timing.forget_types",
+		],
 	},
 	"CRM Appointment Host": {
 		"on_update": "crm_appointments.www.book.page_context.clear_page_cache",

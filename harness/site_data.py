@@ -7,6 +7,7 @@ import frappe
 
 from crm_appointments.records import status_counts as appointment_counts
 from crm_appointments.rest import listing
+from crm_appointments.scheduling import timing
 
 OUTBOX = "CRM Test Outbox"
 
@@ -81,6 +82,7 @@ def remove_made_since(started):
 			frappe.db.delete(child, {"parent": name, "parenttype": "CRM Appointment Type"})
 		frappe.db.delete("CRM Appointment Type", {"name": name})
 		frappe.db.delete("Version", {"ref_doctype": "CRM Appointment Type", "docname": name})
+	timing.forget_types()  # raw deletes: no type hook forgets the cached types
 	remove_webhooks_made_since(since)
 	# Raw deletes go around the document API, so the REST list's cached totals are told here, and the
 	# kept counts recounted (which commits; so would the caller).

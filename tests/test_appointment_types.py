@@ -9,6 +9,7 @@ import pytest
 
 from crm_appointments.core.names import APPOINTMENT_TYPE, DEFAULT_TYPE, HOST
 from crm_appointments.patches.v0_5 import appointment_types as upgrade
+from crm_appointments.scheduling import timing
 from tests import factories
 from tests.factories import OUTSIDER, USERS
 from tests.http import error_of
@@ -96,12 +97,43 @@ def test_empty_timing_fields_take_the_booking_settings_and_set_ones_their_own():
 	}
 
 
+def test_the_cached_timing_follows_each_save_delete_and_rollback_of_a_type(committed):
+	"""The types' timing is cached for the site (scheduling/timing.py): what a booking reads is what
+	is committed, whichever process changed it and whether or not its transaction kept the change."""
+	kind = make_type(title="Cached call", duration=20)
+	assert timing.timing_of(kind.name).duration == 20  # read in the saving transaction, then...
+	frappe.db.rollback()
+	assert kind.name not in timing.type_rows()  # ...not kept past its rollback
+	kind = make_type(title="Cached call", duration=20)
+	frappe.db.commit()
+	assert timing.timing_of(kind.name).duration == 20
+	kind.duration = 35
+	kind.save()
+	frappe.db.commit()
+	assert timing.timing_of(kind.name).duration == 35
+	# Another process (a server, a worker) fills the cache with what is committed now; a save here
+	# that commits after that read does not leave the old value behind.
+	kind.duration = 50
+	kind.save()
+	forgotten_at_save = timing.type_rows()[kind.name].duration
+	frappe.cache.set_value(
+		timing.TYPES_KEY,
+		[frappe._dict(row, duration=35) if row.name == kind.name else row for row in timing.type_table()],
+	)
+	frappe.db.commit()
+	assert forgotten_at_save == 50 and timing.timing_of(kind.name).duration == 50
+	frappe.delete_doc(APPOINTMENT_TYPE, kind.name)
+	frappe.db.commit()
+	assert kind.name not in timing.type_rows()
+
+
 # -- an upgraded site ------------------------------------------------------------------------------
 
 
 def a_site_before_types() -> str:
 	"""No type, and booking settings of its own (in this test's transaction): the settings' name."""
 	frappe.db.delete(APPOINTMENT_TYPE)
+	timing.forget_types()  # a raw delete: no hook forgets the cached types
 	settings = "CRM Appointment Settings"
 	for field, value in {
 		"booking_duration": 45,

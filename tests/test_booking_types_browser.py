@@ -21,6 +21,7 @@ import requests
 from playwright.sync_api import expect
 
 from crm_appointments.core.names import APPOINTMENT, APPOINTMENT_TYPE, DEFAULT_TYPE, HOST
+from crm_appointments.scheduling import timing
 from crm_appointments.www.book.page_context import clear_page_cache
 from tests import browser, factories, test_booking_browser
 from tests.factories import USERS
@@ -45,6 +46,7 @@ def two_types(committed):
 	for kind in ("user", "manager"):
 		factories.host(kind, hours=HOURS, time_zone="Europe/Berlin")
 	frappe.db.set_value(APPOINTMENT_TYPE, DEFAULT_TYPE, "public", 0)
+	timing.forget_types()  # set_value goes around the type's hooks
 	make_type(
 		title="Consultation",
 		slug="consult",
@@ -72,6 +74,7 @@ def two_types(committed):
 	frappe.db.rollback()
 	frappe.db.set_value(APPOINTMENT_TYPE, DEFAULT_TYPE, "public", 1)
 	frappe.db.commit()
+	timing.forget_types()  # set_value goes around the type's hooks
 	clear_page_cache()
 
 

@@ -87,9 +87,42 @@ def timing_of(appointment_type: str | None) -> Timing:
 	return settings_timing()
 
 
+# The types' rows, cached for the site: a booking reads a type's timing a few times (the slots, the
+# overlap rule, the day's limit) and a slots request once per type. Saving, deleting or renaming a type
+# forgets them (hooks.py), again when its transaction ends (a request that read them meanwhile may
+# have cached what was then committed, or what is then rolled back), and so does every migrate.
+TYPES_KEY = "crm_appointments:type_timing"
+
+
+def type_table() -> list:
+	"""Every type's name, whether it is enabled and public, when it was made, and its timing values."""
+	rows = frappe.cache.get_value(TYPES_KEY)
+	if rows is None:
+		rows = frappe.get_all(
+			APPOINTMENT_TYPE,
+			fields=["name", "enabled", "public", "creation", *TIMING_FIELDS],
+			order_by="creation asc, name asc",
+		)
+		frappe.cache.set_value(TYPES_KEY, rows)
+	return rows
+
+
+def forget_types(doc=None, method=None):
+	"""Forget the cached types, now and when this transaction ends: a type's hooks, and any code that
+	writes types around the document API (raw SQL, `frappe.db.set_value`)."""
+	forget_types_now()
+	if getattr(frappe.local, "db", None):
+		frappe.db.after_commit.add(forget_types_now)
+		frappe.db.after_rollback.add(forget_types_now)
+
+
+def forget_types_now():
+	frappe.cache.delete_value(TYPES_KEY)
+
+
 def type_rows() -> dict:
-	"""Every type's timing values by name (types are few: one small read)."""
-	return {row.name: row for row in frappe.get_all(APPOINTMENT_TYPE, fields=["name", *TIMING_FIELDS])}
+	"""Every type's timing values by name (types are few)."""
+	return {row.name: row for row in type_table()}
 
 
 def buffers_by_type() -> dict[str | None, tuple[int, int]]:
@@ -117,11 +150,4 @@ def held(start: datetime, duration: int, buffers: tuple[int, int]) -> tuple[date
 def default_type() -> str | None:
 	"""The type a booking that names none books: the oldest enabled public type (the `appointment`
 	type a site gets from its settings, unless an admin changed that)."""
-	names = frappe.get_all(
-		APPOINTMENT_TYPE,
-		filters={"enabled": 1, "public": 1},
-		pluck="name",
-		order_by="creation asc, name asc",
-		limit=1,
-	)
-	return names[0] if names else None
+	return next((row.name for row in type_table() if row.enabled and row.public), None)
