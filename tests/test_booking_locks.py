@@ -179,3 +179,55 @@ def test_twenty_guests_racing_for_one_slot_of_three_free_hosts_get_three_booking
 		"CRM Appointment", filters={"customer_email": ("like", "trio%@example.org")}, pluck="host"
 	)
 	assert sorted(booked) == sorted(hosts)
+
+
+def test_a_write_that_a_deadlock_ends_is_started_again_not_answered_503(site):
+	"""InnoDB ends one of two transactions that wait for each other (a deadlock) by rolling it back;
+	Frappe raises that as a QueryDeadlockError. take_a_host starts the write again, as MariaDB's
+	manual advises, and the booking is made. The deadlock here is a real one, on a scratch table,
+	with a transaction of the test's own."""
+	table = f"crm_test_deadlock_{random_part(8).lower()}"
+	frappe.db.sql_ddl(f"create table `{table}` (id int primary key, v int) engine=InnoDB")
+	other = frappe_adapter.new_database_connection(frappe.local.conf)
+	try:
+		frappe.db.sql(f"insert into `{table}` values " + ", ".join(f"({i}, 0)" for i in range(1, 21)))
+		frappe.db.commit()
+		tries, deadlocks, waiter = [], [], []
+		site, sites_path = frappe.local.site, frappe.local.sites_path
+
+		def wait_for_row_1():
+			frappe.init(site=site, sites_path=sites_path)  # a thread of its own: its own frappe.local
+			try:
+				other.sql(f"select id from `{table}` where id = 1 for update")
+			finally:
+				frappe.destroy()
+
+		def write(host):
+			tries.append(host)
+			if len(tries) == 1:
+				frappe.db.sql(f"select id from `{table}` where id = 1 for update")
+				# The other transaction changes 19 rows, then waits for ours...
+				other.sql(f"update `{table}` set v = v + 1 where id >= 2")
+				waiter.append(threading.Thread(target=wait_for_row_1))
+				waiter[0].start()
+				time.sleep(0.5)
+				try:
+					# ...and ours waits for it: InnoDB rolls back the one with less to undo, ours.
+					frappe.db.sql(f"select id from `{table}` where id = 2 for update")
+				except Exception as error:
+					deadlocks.append(error)
+					raise
+			return f"written for {host}"
+
+		assert rules.take_a_host(lambda: ["a host"], write, skip_held=False) == "written for a host"
+		assert tries == ["a host", "a host"]
+		assert len(deadlocks) == 1 and isinstance(deadlocks[0], frappe.QueryDeadlockError)
+		waiter[0].join(timeout=10)
+		assert not waiter[0].is_alive()  # the other transaction got the row once ours was rolled back
+	finally:
+		frappe.db.rollback()  # lets the other transaction's wait end, should ours still hold the row
+		for thread in waiter:
+			thread.join(timeout=10)
+		other.rollback()
+		other.close()
+		frappe.db.sql_ddl(f"drop table if exists `{table}`")

@@ -159,11 +159,18 @@ def take_a_host(free_hosts, write, skip_held: bool = True, read_again=None):
 			# Writes of different hosts run side by side, and Frappe's own rows they both touch (an
 			# Event's participants, a timeline) can still meet in a deadlock, which InnoDB ends by
 			# rolling one back: that one starts again, as MariaDB's manual advises.
-			if not frappe.db.is_deadlocked(error) or deadlocks >= MAX_DEADLOCK_RETRIES:
+			if not is_deadlock(error) or deadlocks >= MAX_DEADLOCK_RETRIES:
 				raise
 			frappe.db.rollback()
 			frappe.clear_messages()
 			deadlocks += 1
+
+
+def is_deadlock(error: Exception) -> bool:
+	"""Whether InnoDB ended this transaction as a deadlock's victim. frappe.db.sql raises that as a
+	QueryDeadlockError wrapping the driver's error (so `frappe.db.is_deadlocked`, which reads the
+	driver error's code, is False for it); a driver error from elsewhere carries the code itself."""
+	return isinstance(error, frappe.QueryDeadlockError) or frappe.db.is_deadlocked(error)
 
 
 def read_outside_again(hosts: list[str], start: datetime, appointment_type: str | None, duration=None):
