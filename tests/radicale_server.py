@@ -8,6 +8,9 @@ import os
 import shutil
 import subprocess
 import tempfile
+from datetime import UTC, datetime
+
+import icalendar
 
 from harness.live_server import free_port
 from tests.private_services import wait_for_port
@@ -83,3 +86,22 @@ class Radicale:
 	def make_calendar(self, user: str, name: str):
 		"""A calendar of `user`'s named `name` (its display name), made as a calendar app makes one."""
 		return self.client(user).principal().make_calendar(name=name)
+
+
+def one_event(uid: str, start, end=None, summary: str | None = None, **properties) -> str:
+	"""One event as a calendar app sends it (VCALENDAR text), titled `summary` (default: its uid);
+	`properties` adds RRULE, TRANSP, STATUS... The times go in as given (aware, naive or dates)."""
+	calendar = icalendar.Calendar()
+	calendar.add("prodid", "-//crm_appointments tests//EN")
+	calendar.add("version", "2.0")
+	event = icalendar.Event()
+	event.add("uid", uid)
+	event.add("summary", summary or uid)
+	event.add("dtstamp", datetime.now(UTC))
+	event.add("dtstart", start)
+	if end is not None:
+		event.add("dtend", end)
+	for name, value in properties.items():
+		event.add(name, value)
+	calendar.add_component(event)
+	return calendar.to_ical().decode()

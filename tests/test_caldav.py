@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import frappe
-import icalendar
 import pytest
 
 from crm_appointments.booking import rules as booking
@@ -29,7 +28,7 @@ from crm_appointments.scheduling import caldav_busy, held_locks, host_calendars,
 from crm_appointments.scheduling.host_calendars import to_site
 from tests import factories
 from tests.factories import OUTSIDER, USERS
-from tests.radicale_server import Radicale
+from tests.radicale_server import Radicale, one_event
 
 pytestmark = pytest.mark.slow
 
@@ -47,24 +46,6 @@ def ahead(days: int) -> date:
 
 def berlin(day: date, hour: int, minute: int = 0) -> datetime:
 	return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BERLIN)
-
-
-def vcalendar(uid: str, start, end=None, **properties) -> str:
-	"""One event as a calendar app sends it; `properties` adds RRULE, TRANSP, STATUS..."""
-	calendar = icalendar.Calendar()
-	calendar.add("prodid", "-//crm_appointments tests//EN")
-	calendar.add("version", "2.0")
-	event = icalendar.Event()
-	event.add("uid", uid)
-	event.add("summary", uid)
-	event.add("dtstamp", datetime.now(UTC))
-	event.add("dtstart", start)
-	if end is not None:
-		event.add("dtend", end)
-	for name, value in properties.items():
-		event.add(name, value)
-	calendar.add_component(event)
-	return calendar.to_ical().decode()
 
 
 class Jobs:
@@ -194,19 +175,19 @@ def test_repeats_all_day_events_and_other_zones_block_what_is_marked_free_cancel
 ):
 	day = ahead(3)
 	calendar.save_event(
-		vcalendar("weekly", berlin(day, 9), berlin(day, 10), rrule={"FREQ": "WEEKLY", "COUNT": 3})
+		one_event("weekly", berlin(day, 9), berlin(day, 10), rrule={"FREQ": "WEEKLY", "COUNT": 3})
 	)
-	calendar.save_event(vcalendar("all-day", day + timedelta(days=2), day + timedelta(days=3)))
+	calendar.save_event(one_event("all-day", day + timedelta(days=2), day + timedelta(days=3)))
 	next_day = day + timedelta(days=1)
-	calendar.save_event(vcalendar("free", berlin(next_day, 11), berlin(next_day, 12), transp="TRANSPARENT"))
+	calendar.save_event(one_event("free", berlin(next_day, 11), berlin(next_day, 12), transp="TRANSPARENT"))
 	calendar.save_event(
-		vcalendar("called-off", berlin(next_day, 12), berlin(next_day, 13), status="CANCELLED")
+		one_event("called-off", berlin(next_day, 12), berlin(next_day, 13), status="CANCELLED")
 	)
 	# 08:00 in New York is 14:00 in Berlin.
 	at_eight = datetime(next_day.year, next_day.month, next_day.day, 8, tzinfo=NEW_YORK)
-	calendar.save_event(vcalendar("new-york", at_eight, at_eight + timedelta(hours=1)))
+	calendar.save_event(one_event("new-york", at_eight, at_eight + timedelta(hours=1)))
 	own = f"appointment_0000000000000000@{site_address.hostname()}"
-	calendar.save_event(vcalendar(own, berlin(next_day, 16), berlin(next_day, 17)))
+	calendar.save_event(one_event(own, berlin(next_day, 16), berlin(next_day, 17)))
 
 	free = offered(day, day + timedelta(days=21))
 	for week in range(3):
@@ -224,7 +205,7 @@ def test_repeats_all_day_events_and_other_zones_block_what_is_marked_free_cancel
 def test_reads_are_cached_and_a_changed_connection_drops_the_cache(calendar, monkeypatch):
 	day = ahead(4)
 	assert hours_offered(day, 10) == {10}
-	calendar.save_event(vcalendar("later", berlin(day, 10), berlin(day, 11)))
+	calendar.save_event(one_event("later", berlin(day, 10), berlin(day, 11)))
 	reads = []
 	real = caldav_busy.read_busy
 	monkeypatch.setattr(caldav_busy, "read_busy", lambda *a: reads.append(a) or real(*a))
@@ -241,7 +222,7 @@ def test_reads_are_cached_and_a_changed_connection_drops_the_cache(calendar, mon
 
 def test_the_overlap_rule_counts_the_calendar_and_says_only_when(calendar):
 	day = ahead(5)
-	calendar.save_event(vcalendar("Secret dentist", berlin(day, 10), berlin(day, 11)))
+	calendar.save_event(one_event("Secret dentist", berlin(day, 10), berlin(day, 11)))
 	with pytest.raises(DoubleBookingError, match="another meeting") as refused:
 		factories.make(
 			status="scheduled", host=HOST, scheduled_time=to_site(berlin(day, 10, 30)), duration=30
@@ -255,7 +236,7 @@ def test_a_booking_reads_its_host_again_before_any_lock_so_a_meeting_added_a_min
 ):
 	day = ahead(6)
 	assert hours_offered(day, 10) == {10}  # read and cached
-	calendar.save_event(vcalendar("just-added", berlin(day, 10), berlin(day, 11)))
+	calendar.save_event(one_event("just-added", berlin(day, 10), berlin(day, 11)))
 	assert hours_offered(day, 10) == {10}  # the cache does not know yet
 	under_lock = []
 	real = caldav_busy.read_busy
@@ -331,7 +312,7 @@ def test_while_the_server_is_down_no_slots_staff_saves_warn_and_all_catches_up_w
 	calendar, radicale, jobs
 ):
 	day = ahead(10)
-	calendar.save_event(vcalendar("meeting", berlin(day, 15), berlin(day, 16)))
+	calendar.save_event(one_event("meeting", berlin(day, 15), berlin(day, 16)))
 	radicale.stop()
 	try:
 		assert offered(day) == set()  # never a double booking
@@ -376,8 +357,8 @@ def test_the_hourly_reconcile_writes_missing_and_moved_copies_and_removes_stale_
 	doc = factories.make(status="scheduled", host=HOST, scheduled_time=to_site(berlin(day, 9)), duration=30)
 	jobs.queued.clear()  # its job was lost
 	stale = f"appointment_zzzzzzzzzzzzzzzz@{site_address.hostname()}"
-	calendar.save_event(vcalendar(stale, berlin(day, 13), berlin(day, 14)))
-	calendar.save_event(vcalendar("theirs", berlin(day, 15), berlin(day, 16)))
+	calendar.save_event(one_event(stale, berlin(day, 13), berlin(day, 14)))
+	calendar.save_event(one_event("theirs", berlin(day, 15), berlin(day, 16)))
 	assert caldav_copies.reconcile_host(HOST) == {"written": 1, "removed": 1}
 	assert copies(calendar) == {ics.uid(doc): berlin(day, 9).astimezone(UTC)}
 	assert "theirs" in {str(e.icalendar_component["UID"]) for e in calendar.events()}
@@ -497,7 +478,7 @@ def test_a_guest_on_the_booking_page_is_not_offered_the_hosts_meetings_nor_anyth
 	calendar, radicale, api, private_hosts_in_site_config
 ):
 	day = ahead(12)
-	calendar.save_event(vcalendar("meeting", berlin(day, 10), berlin(day, 11)))
+	calendar.save_event(one_event("meeting", berlin(day, 10), berlin(day, 11)))
 	frappe.db.commit()  # the host's connection, for the request
 	ask = f"/api/crm/slots?start={day}&end={day}&time_zone=Europe/Berlin"
 

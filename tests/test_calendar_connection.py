@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import frappe
-import icalendar
 import pytest
 from frappe.utils import now_datetime
 
@@ -23,7 +22,7 @@ from harness.live_server import free_port
 from harness.site_data import make_desk_user
 from tests import factories
 from tests.factories import OUTSIDER, USERS
-from tests.radicale_server import Radicale
+from tests.radicale_server import Radicale, one_event
 
 pytestmark = pytest.mark.slow
 
@@ -45,18 +44,8 @@ def tomorrow_at(hour: int) -> datetime:
 
 
 def event_ical(uid: str, summary: str, start: datetime, end: datetime) -> str:
-	"""One event as a calendar app sends it (VCALENDAR text; times in UTC)."""
-	calendar = icalendar.Calendar()
-	calendar.add("prodid", "-//crm_appointments tests//EN")
-	calendar.add("version", "2.0")
-	event = icalendar.Event()
-	event.add("uid", uid)
-	event.add("summary", summary)
-	event.add("dtstamp", datetime.now(UTC))
-	event.add("dtstart", start.astimezone(UTC))
-	event.add("dtend", end.astimezone(UTC))
-	calendar.add_component(event)
-	return calendar.to_ical().decode()
+	"""One event, its times in UTC."""
+	return one_event(uid, start.astimezone(UTC), end.astimezone(UTC), summary=summary)
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,8 @@ booking routes and pages call, as the guest, and committed as a route commits. S
 Appointment Settings are put back as they were after each test.
 """
 
-import threading
-import time
 from contextlib import contextmanager
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import frappe
 import pytest
@@ -28,7 +24,7 @@ from crm_appointments.core.names import APPOINTMENT, REMINDER, SETTINGS
 from crm_appointments.notify import sms
 from crm_appointments.notify.reminders import send_due_reminders
 from crm_appointments.scheduling.timezones import site_zone
-from tests import factories
+from tests import factories, http_receiver
 from tests.factories import OUTSIDER, USERS, commit, future, make
 from tests.test_webhooks import Jobs
 
@@ -36,58 +32,24 @@ PHONE = "+49 30 1234567"
 NUMBER = "+49301234567"  # as Frappe's validate_receiver_nos sends it
 FROM = "+15005550006"
 AUTH = "Basic QUN4eHg6c2VjcmV0"
-SILENT = "silent"
+SILENT = http_receiver.SILENT
 TIMEOUT = 0.5
 
 
-class Gateway:
-	"""An SMS gateway on a free loopback port: each request gets the next of `answers` (a status code or
-	SILENT), then 200; each is kept with its method, headers and parameters (form or query)."""
+class Gateway(http_receiver.Receiver):
+	"""An SMS gateway of the test's own (tests/http_receiver.py) at a path like Twilio's; it keeps
+	each request with its parameters (form or query) under "params"."""
 
 	def __init__(self):
-		self.answers, self.received = [], []
-		self.lock = threading.Lock()
-		gateway = self
+		super().__init__("/2010-04-01/Accounts/ACxxx/Messages.json", TIMEOUT * 4)
 
-		class Handler(BaseHTTPRequestHandler):
-			def do_POST(self):
-				body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-				params = parse_qs(urlsplit(self.path).query) | parse_qs(body)
-				with gateway.lock:
-					answer = gateway.answers.pop(0) if gateway.answers else 200
-					gateway.received.append(
-						{
-							"method": self.command,
-							"headers": {k.lower(): v for k, v in self.headers.items()},
-							"params": {k: v[0] for k, v in params.items()},
-						}
-					)
-				if answer == SILENT:
-					time.sleep(TIMEOUT * 4)
-					return
-				self.send_response(answer)
-				self.send_header("Content-Length", "2")
-				self.end_headers()
-				self.wfile.write(b"ok")
-
-			do_GET = do_POST
-
-			def log_message(self, *args):
-				pass
-
-		self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-		self.server.daemon_threads = True
-		self.server.block_on_close = False
-		self.url = f"http://127.0.0.1:{self.server.server_address[1]}/2010-04-01/Accounts/ACxxx/Messages.json"
-		threading.Thread(target=self.server.serve_forever, daemon=True).start()
+	@property
+	def requests(self) -> list[dict]:
+		return [{**r, "params": self.params(r)} for r in self.received]
 
 	def texts(self) -> list[tuple[str, str]]:
 		"""(number, text) of each request, as Twilio's parameters name them."""
-		return [(r["params"].get("To"), r["params"].get("Body")) for r in self.received]
-
-	def stop(self):
-		self.server.shutdown()
-		self.server.server_close()
+		return [(r["params"].get("To"), r["params"].get("Body")) for r in self.requests]
 
 
 def snapshot_sms_settings():
@@ -250,7 +212,7 @@ def test_an_sms_reminder_is_sent_once_under_the_claim_however_often_the_jobs_run
 	[(number, text)] = gateway.texts()
 	assert number == NUMBER and text.startswith("Reminder: your appointment is ")
 	assert f"({site_zone().key})" in text  # no host: the site's zone, named
-	request = gateway.received[0]
+	request = gateway.requests[0]
 	assert (request["method"], request["params"]["From"], request["headers"]["authorization"]) == (
 		"POST",
 		FROM,

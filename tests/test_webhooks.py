@@ -23,7 +23,6 @@ import tempfile
 import threading
 import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import frappe
@@ -34,7 +33,7 @@ from frappe.utils.background_jobs import execute_job
 from crm_appointments.core import outbound
 from crm_appointments.core.names import APPOINTMENT, WEBHOOK, WEBHOOK_DELIVERY, WEBHOOK_EVENT
 from crm_appointments.webhooks import actions, delivery, events, signing
-from tests import factories
+from tests import factories, http_receiver
 from tests.factories import OUTSIDER, USERS, commit, future, make
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
@@ -52,7 +51,7 @@ CONTRACT_EVENTS = [
 	"reminder.sent",
 ]
 TIMEOUT = 0.5  # the client's timeout in these tests (delivery.TIMEOUT, 10 s on a site)
-SILENT = "silent"  # an answer: none, until well past the timeout
+SILENT = http_receiver.SILENT  # an answer: none, until well past the timeout
 SILENT_SECONDS = 2.0
 SIGNATURE = re.compile(r"^t=(\d+),v1=([0-9a-f]{64})$")
 
@@ -60,58 +59,14 @@ SIGNATURE = re.compile(r"^t=(\d+),v1=([0-9a-f]{64})$")
 # -- a receiver ---------------------------------------------------------------------------------------
 
 
-class Receiver:
-	"""An HTTP server on a free loopback port. Each request gets the next of `answers` (a status code, or
-	SILENT), then `default`; every request is kept (its path, headers and the exact body bytes)."""
+class Receiver(http_receiver.Receiver):
+	"""A webhook endpoint of the test's own (tests/http_receiver.py)."""
 
 	def __init__(self):
-		self.answers, self.default, self.received = [], 200, []
-		self.lock = threading.Lock()
-		receiver = self
-
-		class Handler(BaseHTTPRequestHandler):
-			wbufsize = 65536  # the answer in one write, as a real server sends it
-
-			def do_POST(self):
-				body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-				with receiver.lock:
-					answer = receiver.answers.pop(0) if receiver.answers else receiver.default
-					receiver.received.append(
-						{
-							"path": self.path,
-							"headers": {k.lower(): v for k, v in self.headers.items()},
-							"body": body,
-							"answer": answer,
-						}
-					)
-				if answer == SILENT:
-					time.sleep(SILENT_SECONDS)
-					return
-				self.send_response(answer)
-				if 300 <= answer < 400:
-					self.send_header("Location", receiver.url + "/followed")
-				self.send_header("Content-Length", "7")
-				self.end_headers()
-				self.wfile.write(b"answer.")
-
-			do_GET = do_POST
-
-			def log_message(self, *args):
-				pass
-
-		self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-		self.server.daemon_threads = True
-		self.server.block_on_close = False
-		self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/crm"
-		self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-		self.thread.start()
+		super().__init__("/hooks/crm", SILENT_SECONDS)
 
 	def events(self) -> list[dict]:
 		return [json.loads(r["body"]) for r in self.received]
-
-	def stop(self):
-		self.server.shutdown()
-		self.server.server_close()
 
 
 class Jobs:
