@@ -52,7 +52,7 @@ def queue_sync(appointment, before=None):
 	"""After the commit, put the appointment's copy right in its host's calendar (and out of a former
 	host's). Nothing to do unless one of them has CalDAV on."""
 	hosts = sorted({h for h in (appointment.get("host"), before.get("host") if before else None) if h})
-	if not hosts or not any(caldav_busy.is_connected(h) for h in hosts):
+	if not hosts or not caldav_busy.connected_hosts(hosts):
 		return
 	caldav_busy.queue_job(
 		"crm_appointments.calendars.caldav_copies.sync_copy",
@@ -93,7 +93,6 @@ def sync_copy(appointment: str, uid: str, hosts: list[str]):
 			else:
 				remove_copies(calendars, uid)
 		except CalendarUnreachable as error:
-			frappe.cache.delete_value(caldav_busy.discovery_key(host))
 			mark_for_retry(host, str(error))
 
 
@@ -135,7 +134,6 @@ def reconcile_host(host: str) -> dict:
 					found.delete()
 					removed += 1
 	except CalendarUnreachable as error:
-		frappe.cache.delete_value(caldav_busy.discovery_key(host))
 		mark_for_retry(host, str(error))
 		raise
 	forget_retry(host)
@@ -266,7 +264,9 @@ def retry_key(host: str) -> str:
 
 
 def mark_for_retry(host: str, error: str):
-	"""The host's calendar is to be reconciled again after the next of RETRY_WAITS."""
+	"""The host's calendar is to be reconciled again after the next of RETRY_WAITS, its calendars
+	found again then (their addresses may be what failed)."""
+	frappe.cache.delete_value(caldav_busy.discovery_key(host))
 	before = frappe.cache.get_value(retry_key(host), expires=True) or {"attempt": 0}
 	attempt = before["attempt"] + 1
 	wait = RETRY_WAITS[min(attempt, len(RETRY_WAITS)) - 1]

@@ -16,11 +16,10 @@ from frappe.utils import get_datetime
 
 from crm_appointments.core.names import HOST
 from crm_appointments.crm_appointments.doctype.crm_appointment_host.crm_appointment_host import (
-	may_manage_connection_of_user,
+	is_host_or_manager,
 )
 from crm_appointments.scheduling import caldav_busy, event_busy
-from crm_appointments.scheduling.host_calendars import zone_of
-from crm_appointments.scheduling.timezones import as_utc, iso_utc
+from crm_appointments.scheduling.timezones import as_utc, iso_utc, zone_of
 
 # The Calendar view asks for up to six weeks at once (its month view); a little more is allowed.
 LONGEST_WINDOW = timedelta(days=62)
@@ -48,9 +47,11 @@ def busy_blocks(hosts=None, start: str | None = None, end: str | None = None) ->
 		found[host] += held
 	# Cached, or read now; a host whose read fails gets no busy time there, and is flagged.
 	on_caldav = [r.name for r in records if r.caldav_enabled]
-	for host, held in (caldav_busy.busy(on_caldav, since, until, zones) if on_caldav else {}).items():
+	caldav, broken = (
+		caldav_busy.busy_and_unreadable(on_caldav, since, until, zones) if on_caldav else ({}, {})
+	)
+	for host, held in caldav.items():
 		found[host] += held
-	broken = caldav_busy.unreadable(on_caldav) if on_caldav else {}
 	users = {r.name: r.user for r in records}
 	return {
 		"hosts": {
@@ -112,5 +113,5 @@ def flag(state: dict, host_user: str) -> dict:
 	"""An unreadable calendar as the viewer may see it: since when always; why to the host and Managers."""
 	return {
 		"since": iso_utc(state.get("since")) if state.get("since") else None,
-		"error": (state.get("error") or "") if may_manage_connection_of_user(host_user) else "",
+		"error": (state.get("error") or "") if is_host_or_manager(host_user) else "",
 	}

@@ -15,14 +15,12 @@ from datetime import datetime, timedelta, timezone
 import frappe
 from frappe import _
 from frappe.utils import cint
-from frappe.utils.password import get_decrypted_password
 
-from crm_appointments.core import outbound
 from crm_appointments.core.names import HOST
 from crm_appointments.crm_appointments.doctype.crm_appointment_host import crm_appointment_host
 from crm_appointments.scheduling import caldav_busy
-from crm_appointments.scheduling.host_calendars import to_site, zone_of
-from crm_appointments.scheduling.timezones import as_utc
+from crm_appointments.scheduling.host_calendars import to_site
+from crm_appointments.scheduling.timezones import as_utc, zone_of
 
 # Test connection shows the next few busy times, looked for this far ahead.
 NEXT_BUSY_COUNT = 5
@@ -66,17 +64,16 @@ def test_connection(
 		frappe.throw(_("Give the calendar server's URL."), title=_("No URL"))
 	if not password:
 		require_password_for_new_address(stored, url)
-		password = stored_password(host)
+		password = caldav_busy.password_of(host)
 	zone = zone_of(stored.time_zone)
 	now = datetime.now(timezone.utc)
 	try:
-		outbound.check_url(url)
+		# open_calendars checks the URL against the outbound rule first (caldav_busy.client).
 		with caldav_busy.unreachable_as_error():
 			calendars = caldav_busy.open_calendars(url, username, password)
-			# As caldav_busy.calendar_names names them, without opening them a second time.
 			names = [calendar.get_display_name() or str(calendar.url) for calendar in calendars]
 			busy = caldav_busy.read_busy(calendars, now, now + NEXT_BUSY_WITHIN, zone)
-	except (caldav_busy.CalendarUnreachable, outbound.UnsafeTargetError) as exc:
+	except caldav_busy.CalendarUnreachable as exc:
 		frappe.throw(
 			_("The calendar server could not be read: {0}").format(frappe.utils.escape_html(str(exc))),
 			title=_("Calendar unreadable"),
@@ -111,16 +108,12 @@ def connection_status(host: str) -> dict:
 		"enabled": enabled,
 		"url": stored.caldav_url or "",
 		"username": stored.caldav_username or "",
-		"has_password": bool(stored_password(host)),
+		"has_password": bool(caldav_busy.password_of(host)),
 		"last_read": str(last_read) if last_read else None,
 		"last_error": broken["error"] if broken else (stored.caldav_last_error or ""),
 		"error_since": str(to_site(broken["since"])) if broken else None,
 		"unreadable": bool(broken),
 	}
-
-
-def stored_password(host: str) -> str | None:
-	return get_decrypted_password(HOST, host, "caldav_password", raise_exception=False)
 
 
 def require_password_for_new_address(stored, url: str):

@@ -34,13 +34,13 @@ from urllib.parse import urljoin
 
 import frappe
 from frappe import _
-from frappe.utils import cint, get_datetime
+from frappe.utils import get_datetime
 
 from crm_appointments.core import outbound, site_address
 from crm_appointments.core.names import HOST
 from crm_appointments.scheduling import availability
 from crm_appointments.scheduling.held_locks import holds_host_locks
-from crm_appointments.scheduling.timezones import site_zone
+from crm_appointments.scheduling.timezones import site_zone, zone_of
 
 QUEUE = "short"
 TIMEOUT = 5  # seconds a request may take (site config crm_caldav_timeout)
@@ -192,15 +192,6 @@ def holds_events(calendar) -> bool:
 		return "VEVENT" in calendar.get_supported_components()
 	except Exception:  # a server that does not say: assume it does
 		return True
-
-
-def calendar_names(url: str, username: str | None, password: str | None) -> list[str]:
-	"""The names of the calendars at `url` (open_calendars), for the desk's Test connection."""
-	with unreachable_as_error():
-		return [
-			calendar.get_display_name() or str(calendar.url)
-			for calendar in open_calendars(url, username, password)
-		]
 
 
 @contextlib.contextmanager
@@ -471,11 +462,23 @@ def busy(hosts, since: datetime, until: datetime, zones: dict | None = None, fre
 	cache or (missing there, or `fresh`) read now. A host whose read fails gets no entry (see
 	`unreadable`). It goes to the network only while this transaction holds no host rows
 	(held_locks.py); then it takes what the cache has, however old (up to STALE_SECONDS), or nothing."""
+	return busy_of(connected_hosts(hosts), since, until, zones, fresh)
+
+
+def busy_and_unreadable(hosts, since: datetime, until: datetime, zones: dict | None = None) -> tuple:
+	"""(busy, unreadable) of the hosts, from one read of their records: what the slots and the desk's
+	busy blocks need."""
+	records = connected_hosts(hosts)
+	return busy_of(records, since, until, zones), unreadable_of(records)
+
+
+def busy_of(records, since: datetime, until: datetime, zones: dict | None, fresh: bool = False) -> dict:
+	"""`busy`, for the hosts' records (connected_hosts)."""
 	zones = zones or {}
 	found = {}
 	days = days_of(since, until)
 	locked = holds_host_locks()
-	for record in connected_hosts(hosts):
+	for record in records:
 		host = record.name
 		if failed_just_now(host):
 			continue  # unreadable; tried again after FAILURE_WAIT
@@ -514,9 +517,10 @@ def cached(host: str, since: datetime, until: datetime) -> list | None:
 	"""The host's CalDAV busy time in [since, until) from the cache alone (no network: for checks made
 	under a row lock); None when it is not known (not cached, or the host is unreadable). [] for a host
 	with CalDAV off."""
-	if not connected_hosts([host]):
+	records = connected_hosts([host])
+	if not records:
 		return []
-	if host in unreadable([host]):
+	if host in unreadable_of(records):
 		return None
 	return from_days(cached_days(host, STALE_SECONDS), days_of(since, until), since, until)
 
@@ -524,8 +528,13 @@ def cached(host: str, since: datetime, until: datetime) -> list | None:
 def unreadable(hosts) -> dict[str, dict]:
 	"""{host: {"since": aware UTC datetime, "error": str}} for the hosts with CalDAV on whose last read
 	failed."""
+	return unreadable_of(connected_hosts(hosts))
+
+
+def unreadable_of(records) -> dict[str, dict]:
+	"""`unreadable`, for the hosts' records (connected_hosts)."""
 	found = {}
-	for record in connected_hosts(hosts):
+	for record in records:
 		state = state_of(record.name)
 		if state is None:  # Redis lost it: the record's copy
 			if record.caldav_last_error and record.caldav_error_since:
@@ -542,13 +551,3 @@ def unreadable(hosts) -> dict[str, dict]:
 				"error": state["error"],
 			}
 	return found
-
-
-def zone_of(time_zone: str | None):
-	from zoneinfo import ZoneInfo
-
-	return ZoneInfo(time_zone) if time_zone else site_zone()
-
-
-def is_connected(host: str | None) -> bool:
-	return bool(host) and bool(cint(frappe.db.get_value(HOST, host, "caldav_enabled")))

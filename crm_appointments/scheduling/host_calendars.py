@@ -35,7 +35,7 @@ from crm_appointments.core.settings import (
 from crm_appointments.scheduling import availability, caldav_busy, event_busy, timing
 from crm_appointments.scheduling.availability import HostCalendar, Interval, WeeklyBlock
 from crm_appointments.scheduling.held_locks import note_host_locks
-from crm_appointments.scheduling.timezones import as_utc, site_zone
+from crm_appointments.scheduling.timezones import as_utc, site_zone, zone_of
 
 LIVE_LABELS = tuple(workflow.label_of(v) for v in workflow.LIVE)
 # Stored times are naive in the site's zone; a day on each side covers any offset change.
@@ -100,10 +100,6 @@ def why_not_active(host: str) -> str | None:
 def to_site(moment: datetime) -> datetime:
 	"""An aware datetime as Frappe stores it: naive, in the site's time zone."""
 	return moment.astimezone(site_zone()).replace(tzinfo=None)
-
-
-def zone_of(time_zone: str | None) -> ZoneInfo:
-	return ZoneInfo(time_zone) if time_zone else site_zone()
 
 
 def as_time(value) -> time:
@@ -386,8 +382,7 @@ def calendars(
 	# read offers nothing: the whole range is closed, and the calendar says why.
 	outside = outside_window(since, until, buffer, buffer_before)
 	meetings = event_busy.busy(names, *outside, zones)
-	caldav = caldav_busy.busy(names, *outside, zones)
-	unreadable = caldav_busy.unreadable(names)
+	caldav, unreadable = caldav_busy.busy_and_unreadable(names, *outside, zones)
 	for host in unreadable:
 		closed[host] = [*closed.get(host, []), outside]
 	return [

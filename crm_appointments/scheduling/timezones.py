@@ -10,6 +10,11 @@ def site_zone() -> ZoneInfo:
 	return ZoneInfo(get_system_timezone())
 
 
+def zone_of(time_zone: str | None) -> ZoneInfo:
+	"""A host's (or anyone's) time zone by name; the site's when none is set."""
+	return ZoneInfo(time_zone) if time_zone else site_zone()
+
+
 def as_utc(value) -> datetime:
 	"""A stored datetime (naive, in the site's time zone) or an aware one, as an aware UTC datetime."""
 	moment = get_datetime(value)

@@ -42,7 +42,7 @@ from crm_appointments.notify import emails as appointment_mail
 from crm_appointments.records import deletion as belongings
 from crm_appointments.scheduling import availability, caldav_busy, event_busy, host_calendars, timing
 from crm_appointments.scheduling.host_calendars import host_name
-from crm_appointments.scheduling.timezones import site_zone
+from crm_appointments.scheduling.timezones import site_zone, zone_of
 
 NAME_PREFIX = "appointment_"
 NAME_RANDOM_LENGTH = 16  # 36**16 ~ 8e24: unguessable, and never drawn twice in practice
@@ -143,8 +143,8 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		"""Warm the cache of the host's CalDAV busy time around this appointment (caldav_busy.busy reads
 		only what is not cached, and nothing while this transaction holds host rows), so the overlap
 		rule, under the host's lock, can count it from the cache."""
-		if self.host and self.is_live() and self.scheduled_time and caldav_busy.is_connected(self.host):
-			caldav_busy.busy([self.host], *self.held_interval())
+		if self.host and self.is_live() and self.scheduled_time:
+			caldav_busy.busy([self.host], *self.held_interval())  # nothing for a host with CalDAV off
 
 	def onload(self):
 		"""What the desk needs to draw the status buttons."""
@@ -485,7 +485,7 @@ class CRMAppointment(ChecksBeforeLinks, Document):
 		days and all-day meetings in it)."""
 		if (self.flags.host_zone or (None,))[0] != self.host:
 			time_zone = frappe.db.get_value(HOST, self.host, "time_zone")
-			self.flags.host_zone = (self.host, host_calendars.zone_of(time_zone))
+			self.flags.host_zone = (self.host, zone_of(time_zone))
 		return self.flags.host_zone[1]
 
 	def validate_host_has_no_meeting(self, held):

@@ -36,8 +36,7 @@ from crm_appointments.scheduling.host_calendars import as_time
 
 MINUTES_A_DAY, MINUTES_A_WEEK = 1440, 10080
 FEED_FIELDS = ("calendar_feed_enabled", "calendar_feed_issued_on", "calendar_feed_hash")
-FEED_MANAGERS = ("CRM Appointment Manager", "System Manager")
-CONNECTION_MANAGERS = FEED_MANAGERS
+HOST_MANAGERS = ("CRM Appointment Manager", "System Manager")  # beside the host themself
 CONNECTION_STATE_FIELDS = ("caldav_last_read", "caldav_last_error", "caldav_error_since")
 
 
@@ -224,7 +223,7 @@ class CRMAppointmentHost(Document):
 		)
 		if not stored:
 			raise frappe.DoesNotExistError(_("{0} is not a host.").format(self.name))
-		if not may_manage_calendar_feed_of(stored.user):
+		if not is_host_or_manager(stored.user):
 			frappe.throw(
 				_("Only {0} or a CRM Appointment Manager can turn this calendar feed on or off.").format(
 					frappe.bold(frappe.utils.escape_html(stored.full_name or stored.user))
@@ -243,29 +242,25 @@ def check_calendar_url(url: str):
 		frappe.throw(str(error), outbound.UnsafeTargetError, title=_("Calendar address refused"))
 
 
-def may_manage_connection_of(host: str, by: str | None = None) -> bool:
-	"""Whether `by` (the session user) may see and change the host's calendar connection: the host
-	themself or a manager (ensure_may_manage_connection also asks that they may read the host: User
-	Permissions narrow managers too)."""
-	return may_manage_connection_of_user(frappe.db.get_value(HOST, host, "user"), by)
-
-
-def may_manage_connection_of_user(host_user: str | None, by: str | None = None) -> bool:
-	"""The same rule, for the host whose user is `host_user`."""
+def is_host_or_manager(host_user: str | None, by: str | None = None) -> bool:
+	"""Whether `by` (the session user) is the host whose user is `host_user`, or a manager: who may turn
+	the host's calendar feed on or off, and see and change their calendar connection
+	(ensure_may_manage_connection also asks that they may read the host: User Permissions narrow
+	managers too)."""
 	by = by or frappe.session.user
 	if not host_user or by == "Guest":
 		return False
-	return by == host_user or bool(set(frappe.get_roles(by)) & set(CONNECTION_MANAGERS))
+	return by == host_user or bool(set(frappe.get_roles(by)) & set(HOST_MANAGERS))
 
 
 def ensure_may_manage_connection(host: str):
 	"""Refuse (403) whoever may not see and change the host's calendar connection; a host that does not
-	exist is a 404. The one check of the rule (may_manage_connection_of, and read permission on the
+	exist is a 404. The one check of the rule (is_host_or_manager, and read permission on the
 	host) for the controller's functions and the desk's (desk/calendar_connection.py)."""
 	stored = frappe.db.get_value(HOST, host, ["user", "full_name"], as_dict=True) if host else None
 	if not stored:
 		raise frappe.DoesNotExistError(_("{0} is not a host.").format(frappe.utils.escape_html(host or "")))
-	if not may_manage_connection_of_user(stored.user) or not frappe.has_permission(HOST, "read", doc=host):
+	if not is_host_or_manager(stored.user) or not frappe.has_permission(HOST, "read", doc=host):
 		frappe.throw(
 			_("Only {0} or a CRM Appointment Manager can see or change this calendar connection.").format(
 				frappe.bold(frappe.utils.escape_html(stored.full_name or stored.user))
@@ -312,12 +307,6 @@ def set_connection(host: str, url: str | None, username: str | None, password: s
 	doc.caldav_enabled = 1 if frappe.utils.cint(enabled) else 0
 	doc.flags.ignore_permissions = True  # a host who is a CRM Appointment User cannot write the record
 	doc.save()
-
-
-def may_manage_calendar_feed_of(host_user: str, by: str | None = None) -> bool:
-	"""Whether `by` (the session user) may issue and revoke the feed of the host `host_user`."""
-	by = by or frappe.session.user
-	return by == host_user or bool(set(frappe.get_roles(by)) & set(FEED_MANAGERS))
 
 
 def weekly_summary(rows) -> str:
