@@ -254,12 +254,10 @@ def run_round(clients: int, bases: list[str], count: int, send, meter: CpuMeter)
 def bookings(guests: Guests, starts: list[str]):
 	def send(session, base, clients, i):
 		"""a guest's booking"""
-		return session.post(
-			f"{base}/api/crm/bookings",
-			json=guests.booking(f"{clients}-{i}-{starts[i][:10]}", starts[i]),
-			headers=guests.headers(),
-			timeout=TIMEOUT,
+		_ms, answer = book(
+			session, base, guests.booking(f"{clients}-{i}-{starts[i][:10]}", starts[i]), guests.headers()
 		)
+		return answer
 
 	return send
 

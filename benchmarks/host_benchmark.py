@@ -22,6 +22,7 @@ Everything it made is removed at the end, and the settings it changed are put ba
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -299,28 +300,12 @@ CALDAV_PASSWORD = "bench-Radicale-1"
 MEETINGS_A_HOST = 40
 
 
-def meetings_ical(uid: str, start, weekly: bool) -> str:
-	import icalendar
-
-	calendar = icalendar.Calendar()
-	calendar.add("prodid", "-//crm_appointments benchmark//EN")
-	calendar.add("version", "2.0")
-	event = icalendar.Event()
-	event.add("uid", uid)
-	event.add("summary", "Meeting")
-	event.add("dtstamp", start)
-	event.add("dtstart", start)
-	event.add("dtend", start + timedelta(minutes=45))
-	if weekly:
-		event.add("rrule", {"FREQ": "WEEKLY", "COUNT": 5})
-	calendar.add_component(event)
-	return calendar.to_ical().decode()
-
-
 def connect_caldav_hosts(radicale, first_day, meetings: int):
 	"""Each benchmark host connected to a calendar of their own, holding `meetings` meetings over the
 	month, every fifth repeating weekly."""
 	from datetime import UTC, datetime
+
+	from tests.radicale_server import one_event
 
 	for k, email in enumerate(HOSTS):
 		user = f"bench{k}"
@@ -328,7 +313,10 @@ def connect_caldav_hosts(radicale, first_day, meetings: int):
 		day0 = datetime.combine(first_day, datetime.min.time(), UTC)
 		for i in range(meetings):
 			start = day0 + timedelta(days=random.randrange(DAYS), hours=random.randrange(24))
-			calendar.save_event(meetings_ical(f"bench-{k}-{i}", start, weekly=i % 5 == 0))
+			weekly = {"rrule": {"FREQ": "WEEKLY", "COUNT": 5}} if i % 5 == 0 else {}
+			calendar.save_event(
+				one_event(f"bench-{k}-{i}", start, start + timedelta(minutes=45), summary="Meeting", **weekly)
+			)
 		doc = frappe.get_doc(HOST, email)
 		doc.update(
 			{
@@ -558,15 +546,13 @@ def main():
 	remove_hosts()
 	settings_before = set_settings(SETTINGS_USED)
 	server, key = None, None
-	from frappe.installer import update_site_config
-
 	from crm_appointments.core import outbound
+	from tests.factories import site_config
 
-	# The benchmark's Radicale is on loopback (the servers read the site config).
-	private_before = frappe.get_site_config().get(outbound.ALLOW_PRIVATE_CONFIG)
+	# The benchmark's Radicale is on loopback (the servers read the site config); put back at the end.
+	config = contextlib.ExitStack()
 	if args.caldav:
-		update_site_config(outbound.ALLOW_PRIVATE_CONFIG, 1)
-		frappe.local.conf[outbound.ALLOW_PRIVATE_CONFIG] = 1
+		config.enter_context(site_config(outbound.ALLOW_PRIVATE_CONFIG, 1))
 	try:
 		make_hosts()
 		seed_month(getdate(add_days(now_datetime(), 1)), args.appointments)
@@ -596,8 +582,7 @@ def main():
 		frappe.db.commit()
 		remove_hosts()
 		set_settings(settings_before)
-		if args.caldav:
-			update_site_config(outbound.ALLOW_PRIVATE_CONFIG, private_before if private_before else "None")
+		config.close()
 		frappe.destroy()
 
 
